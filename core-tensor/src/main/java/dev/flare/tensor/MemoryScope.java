@@ -51,6 +51,23 @@ public final class MemoryScope implements AutoCloseable {
         return tensor;
     }
 
+    /**
+     * Takes {@code tensor}'s storage out of every open scope of this thread: it becomes unscoped, owned by
+     * the caller (for long-lived tensors such as parameters' gradients created inside a step's scope).
+     */
+    public static Tensor detach(Tensor tensor) {
+        Storage storage = tensor.storage();
+        for (MemoryScope s : STACK.get()) {
+            for (int i = s.owned.size() - 1; i >= 0; i--) {
+                if (s.owned.get(i) == storage) {
+                    s.owned.remove(i);
+                    return tensor;
+                }
+            }
+        }
+        return tensor;
+    }
+
     /** Keeps every given tensor. */
     public void keepAll(Iterable<Tensor> tensors) {
         for (Tensor t : tensors) keep(t);

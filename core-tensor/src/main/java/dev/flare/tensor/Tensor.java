@@ -230,6 +230,8 @@ public final class Tensor {
     public Tensor max(int dim, boolean keepDim) { return Reductions.reduce(ReduceOp.MAX, this, new int[]{dim}, keepDim); }
     public Tensor min() { return Reductions.reduceAll(ReduceOp.MIN, this); }
     public Tensor min(int dim, boolean keepDim) { return Reductions.reduce(ReduceOp.MIN, this, new int[]{dim}, keepDim); }
+    public Tensor max(int[] dims, boolean keepDim) { return Reductions.reduce(ReduceOp.MAX, this, dims, keepDim); }
+    public Tensor min(int[] dims, boolean keepDim) { return Reductions.reduce(ReduceOp.MIN, this, dims, keepDim); }
     public Tensor argmax(int dim, boolean keepDim) { return Reductions.argReduce(true, this, dim, keepDim); }
     public Tensor argmin(int dim, boolean keepDim) { return Reductions.argReduce(false, this, dim, keepDim); }
     /** Variance over dims with Bessel-style correction (1 = unbiased, 0 = population). */

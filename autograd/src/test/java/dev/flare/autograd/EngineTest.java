@@ -1,0 +1,156 @@
+package dev.flare.autograd;
+
+import dev.flare.tensor.MemoryScope;
+import dev.flare.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Accumulation, detach, no-grad, graph release, scopes, custom functions, and the errors of bad use. */
+class EngineTest {
+    private final Leaves r = new Leaves();
+
+    @Test
+    void gradientsAccumulateAcrossBackwardCallsUntilCleared() {
+        Tensor x = Tensor.fromArray(new double[]{1, 2, 3}).requiresGrad(true);
+        x.mul(x).sum().backward();
+        x.mul(3.0).sum().backward();
+        assertArrayEquals(new double[]{5, 7, 9}, x.grad().toDoubleArray(), 1e-12);
+        x.setGrad(null);
+        x.sum().backward();
+        assertArrayEquals(new double[]{1, 1, 1}, x.grad().toDoubleArray(), 1e-12);
+    }
+
+    @Test
+    void aTensorUsedTwiceGetsBothContributions() {
+        Tensor x = Tensor.fromArray(new double[]{2}).requiresGrad(true);
+        Tensor y = x.mul(x).add(x.exp());           // dy/dx = 2x + e^x
+        y.sum().backward();
+        assertEquals(4 + Math.exp(2), x.grad().item(), 1e-12);
+    }
+
+    @Test
+    void sharedGradientsAreNotAliasedBetweenLeaves() {
+        Tensor a = Tensor.fromArray(new double[]{1, 2}).requiresGrad(true);
+        Tensor b = Tensor.fromArray(new double[]{3, 4}).requiresGrad(true);
+        a.add(b).sum().backward();
+        a.grad().addInPlace(Tensor.fromArray(new double[]{10, 10}));
+        assertArrayEquals(new double[]{1, 1}, b.grad().toDoubleArray(), 0);
+    }
+
+    @Test
+    void detachAndNoGradStopRecording() {
+        Tensor x = r.leaf(3);
+        assertFalse(x.detach().mul(2.0).requiresGrad());
+        try (NoGrad ignored = NoGrad.enter()) {
+            Tensor y = x.mul(2.0);
+            assertFalse(y.requiresGrad());
+            assertNull(y.gradFn());
+        }
+        assertTrue(x.mul(2.0).requiresGrad());
+    }
+
+    @Test
+    void backwardWithAnExplicitGradient() {
+        Tensor x = Tensor.fromArray(new double[]{1, 2, 3}).requiresGrad(true);
+        x.mul(2.0).backward(Tensor.fromArray(new double[]{1, 10, 100}));
+        assertArrayEquals(new double[]{2, 20, 200}, x.grad().toDoubleArray(), 1e-12);
+    }
+
+    @Test
+    void nonScalarBackwardWithoutGradientIsAnError() {
+        Tensor y = r.leaf(2, 3).mul(2.0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, y::backward);
+        assertTrue(e.getMessage().contains("[2, 3]"), e.getMessage());
+    }
+
+    @Test
+    void backwardOnATensorThatDoesNotRequireGradIsAnError() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> r.values(2).sum().backward());
+        assertTrue(e.getMessage().contains("does not require grad"), e.getMessage());
+    }
+
+    @Test
+    void secondBackwardThroughAFreedGraphIsAnErrorUnlessRetained() {
+        Tensor x = r.leaf(3);
+        Tensor loss = x.exp().sum();
+        loss.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("already freed"), e.getMessage());
+
+        Tensor y = r.leaf(3);
+        Tensor kept = y.exp().sum();
+        kept.backward(Tensor.ones(kept.dtype(), kept.device()), true);
+        kept.backward(Tensor.ones(kept.dtype(), kept.device()), true);
+        assertArrayEquals(y.exp().mul(2.0).toDoubleArray(), y.grad().toDoubleArray(), 1e-12);
+    }
+
+    @Test
+    void inPlaceChangeOfASavedTensorIsCaught() {
+        Tensor x = r.leaf(3);
+        Tensor w = r.values(3);
+        Tensor y = x.mul(w).sum();
+        w.addInPlace(Tensor.ones(w.dtype(), w.device(), 3));
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("modified in place"), e.getMessage());
+    }
+
+    @Test
+    void wrongGradientShapeIsAnError() {
+        Tensor y = r.leaf(2).mul(2.0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> y.backward(r.values(3)));
+        assertTrue(e.getMessage().contains("expected shape [2]"), e.getMessage());
+    }
+
+    @Test
+    void stepScopeFreesIntermediatesButKeepsLeafGradients() {
+        Tensor w = r.leaf(4, 4);
+        Tensor hidden;
+        try (MemoryScope step = MemoryScope.open()) {
+            hidden = r.values(2, 4).matmul(w).tanh();
+            hidden.sum().backward();
+            assertTrue(step.ownedCount() > 0);
+        }
+        assertTrue(hidden.storage().isReleased(), "intermediates are released when the step's scope closes");
+        assertFalse(w.grad().storage().isReleased(), "a leaf's gradient outlives the step");
+        assertFalse(w.storage().isReleased());
+    }
+
+    static final class Cube extends dev.flare.autograd.Function {
+        private Tensor x;
+
+        @Override
+        protected Tensor forward(Tensor... in) {
+            x = in[0];
+            save(x);
+            return x.mul(x).mul(x);
+        }
+
+        @Override
+        protected Tensor[] backward(Tensor g) {
+            return new Tensor[]{g.mul(x.square()).mul(3.0), null};
+        }
+    }
+
+    @Test
+    void customFunctionsPlugIntoTheGraph() {
+        Tensor x = r.leaf(5);
+        Tensor ignored = r.values(5);
+        GradCheck.check(in -> new Cube().apply(in.get(0), ignored).sum(), java.util.List.of(x));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
+            Cube c = new Cube();
+            c.apply(x, ignored);
+            c.apply(x, ignored);
+        });
+        assertTrue(e.getMessage().contains("applied once"), e.getMessage());
+    }
+
+    @Test
+    void deepChainsDoNotOverflowTheStack() {
+        Tensor x = Tensor.fromArray(new double[]{1}).requiresGrad(true);
+        Tensor y = x;
+        for (int i = 0; i < 20_000; i++) y = y.add(1.0);
+        y.sum().backward();
+        assertEquals(1.0, x.grad().item(), 0);
+    }
+}
