@@ -52,7 +52,7 @@ public final class Creation {
         checkRandom(gen, dtype);
         if (!(lo < hi)) throw new IllegalArgumentException("range: expected lo < hi, got [" + lo + ", " + hi + ")");
         Tensor t = Tensor.empty(dtype, device, shape);
-        long offset = gen.reserve(PhiloxStream.blocksForUniform(dtype == DType.F64, t.numel()));
+        long offset = gen.reserve(blocks(dtype, t.numel()));
         t.backend().fillUniform(t, gen.seed(), offset, lo, hi);
         return t;
     }
@@ -61,9 +61,14 @@ public final class Creation {
         checkRandom(gen, dtype);
         if (!(std >= 0)) throw new IllegalArgumentException("std: expected >= 0, got " + std);
         Tensor t = Tensor.empty(dtype, device, shape);
-        long offset = gen.reserve(PhiloxStream.blocksForNormal(dtype == DType.F64, t.numel()));
+        long offset = gen.reserve(blocks(dtype, t.numel()));
         t.backend().fillNormal(t, gen.seed(), offset, mean, std);
         return t;
+    }
+
+    /** Philox blocks a fill consumes: 4 F32-family numbers or 2 F64 numbers per 128-bit block. */
+    private static long blocks(DType dtype, long numel) {
+        return dtype == DType.F64 ? PhiloxStream.blocksForDoubles(numel) : PhiloxStream.blocksForFloats(numel);
     }
 
     private static void checkRandom(Generator gen, DType dtype) {
