@@ -1,0 +1,28 @@
+package dev.flare.examples.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code flare} command line. The launcher script at the repository root runs this class. */
+@Command(name = "flare", mixinStandardHelpOptions = true, version = "Flare 0.1.0-SNAPSHOT",
+        description = "Train GPT-style models in Java on NVIDIA GPUs and the CPU.",
+        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class})
+public final class FlareMain {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (2 for bad usage, 1 for failures). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new FlareMain());
+        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
+            boolean debug = parsed.originalArgs().contains("--debug");
+            if (debug) ex.printStackTrace();
+            else line.getErr().println("flare: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            return ex instanceof IllegalArgumentException || ex instanceof java.io.FileNotFoundException
+                    || ex instanceof java.nio.file.NoSuchFileException ? 2 : 1;
+        });
+        return cli.execute(args);
+    }
+}
