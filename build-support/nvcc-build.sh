@@ -41,9 +41,9 @@ find_nvcc() {
   if c=$(command -v nvcc 2>/dev/null); then echo "$c"; return; fi
   if [[ -x /usr/local/cuda/bin/nvcc ]]; then echo /usr/local/cuda/bin/nvcc; return; fi
   # /usr/local/cuda-X.Y, newest version first
-  for d in $(ls -d /usr/local/cuda-* 2>/dev/null | sort -rV); do
+  while IFS= read -r d; do
     if [[ -x "$d/bin/nvcc" ]]; then echo "$d/bin/nvcc"; return; fi
-  done
+  done < <(printf '%s\n' /usr/local/cuda-* | sort -rV)
   return 1
 }
 
