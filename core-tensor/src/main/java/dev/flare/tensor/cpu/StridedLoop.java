@@ -5,7 +5,9 @@ import dev.flare.tensor.Tensor;
 /**
  * Visits every element of one shape across several operands with their own strides and offsets, as runs
  * along the innermost dim. Dims that are contiguous for every operand are merged first and size-1 dims
- * dropped, so a contiguous tensor is one run. Runs are split across cores for large tensors.
+ * dropped, so a contiguous tensor is one run. Runs are spread across cores for large tensors; when there are
+ * fewer runs than cores, each run is cut into consecutive pieces, so a body sees a piece of an innermost row,
+ * never necessarily a whole one (bodies must not depend on where a run starts).
  */
 public final class StridedLoop {
     private StridedLoop() {}
@@ -24,6 +26,20 @@ public final class StridedLoop {
     /** Same, with an explicit shape (every operand must have it). costPerElement guides threading. */
     public static void forEach(int[] shape, Run body, Tensor... operands) {
         forEach(shape, 4, body, operands);
+    }
+
+    /** Below this many elements a run is never split. */
+    private static final int MIN_PIECE = 4096;
+
+    /**
+     * How many pieces to cut each run into so that runs * pieces covers every core, when the work is large
+     * enough to be worth spreading; 1 when the runs alone suffice or the work is small.
+     */
+    static int pieces(int runs, int inner, long costPerElement) {
+        int threads = CpuThreads.threads();
+        if (runs >= threads || (long) runs * inner * Math.max(1, costPerElement) < 65_536) return 1;
+        int want = Math.ceilDiv(threads, runs);
+        return Math.max(1, Math.min(want, inner / MIN_PIECE));
     }
 
     public static void forEach(int[] shape, long costPerElement, Run body, Tensor... operands) {
@@ -63,6 +79,27 @@ public final class StridedLoop {
         long[] innerSteps = new long[k];
         for (int i = 0; i < k; i++) innerSteps[i] = st[i][r - 1];
         int runs = Math.toIntExact(outerCount);
+        int pieces = pieces(runs, inner, costPerElement);
+        if (pieces > 1) {
+            // Too few runs to keep every core busy (a contiguous tensor is a single run): split each run.
+            CpuThreads.parallelFor(runs * pieces, (long) (inner / pieces) * costPerElement, (from, to) -> {
+                long[] offs = new long[k];
+                long[] steps = innerSteps.clone();
+                for (int task = from; task < to; task++) {
+                    int run = task / pieces, piece = task % pieces;
+                    int start = (int) ((long) inner * piece / pieces), end = (int) ((long) inner * (piece + 1) / pieces);
+                    long rem = run;
+                    for (int i = 0; i < k; i++) offs[i] = base[i] + start * innerSteps[i];
+                    for (int d = r - 2; d >= 0; d--) {
+                        long idx = rem % sizes[d];
+                        rem /= sizes[d];
+                        for (int i = 0; i < k; i++) offs[i] += idx * st[i][d];
+                    }
+                    if (end > start) body.run(offs, steps, end - start);
+                }
+            });
+            return;
+        }
         CpuThreads.parallelFor(runs, (long) inner * costPerElement, (from, to) -> {
             long[] offs = new long[k];
             long[] steps = innerSteps.clone();

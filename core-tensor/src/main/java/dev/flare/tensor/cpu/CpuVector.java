@@ -1,0 +1,116 @@
+package dev.flare.tensor.cpu;
+
+import dev.flare.tensor.ops.BinaryOp;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels for contiguous F32 runs (the hot elementwise ops of training). Callers check
+ * {@link #ENABLED} first: this class is only loaded when the {@code jdk.incubator.vector} module is present,
+ * so the backend still works (on its scalar paths) without {@code --add-modules jdk.incubator.vector}.
+ * Only ADD, SUB, MUL and DIV are accepted by the binary kernels.
+ */
+final class CpuVector {
+    private CpuVector() {}
+
+    /** True when the Vector API module is resolved in the boot layer. Set -Dflare.cpu.vector=false to disable. */
+    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("flare.cpu.vector", "true"))
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    private static final class K {
+        static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+        static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    }
+
+    /** o[i] = a[i] op b[i] for i < n (arrays may be the same, with equal offsets, for in-place updates). */
+    static void binary(BinaryOp op, float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.loopBound(n);
+        switch (op) {
+            case ADD -> {
+                for (; i < ub; i += s.length())
+                    FloatVector.fromArray(s, a, ao + i).add(FloatVector.fromArray(s, b, bo + i)).intoArray(o, oo + i);
+                for (; i < n; i++) o[oo + i] = a[ao + i] + b[bo + i];
+            }
+            case SUB -> {
+                for (; i < ub; i += s.length())
+                    FloatVector.fromArray(s, a, ao + i).sub(FloatVector.fromArray(s, b, bo + i)).intoArray(o, oo + i);
+                for (; i < n; i++) o[oo + i] = a[ao + i] - b[bo + i];
+            }
+            case MUL -> {
+                for (; i < ub; i += s.length())
+                    FloatVector.fromArray(s, a, ao + i).mul(FloatVector.fromArray(s, b, bo + i)).intoArray(o, oo + i);
+                for (; i < n; i++) o[oo + i] = a[ao + i] * b[bo + i];
+            }
+            case DIV -> {
+                for (; i < ub; i += s.length())
+                    FloatVector.fromArray(s, a, ao + i).div(FloatVector.fromArray(s, b, bo + i)).intoArray(o, oo + i);
+                for (; i < n; i++) o[oo + i] = a[ao + i] / b[bo + i];
+            }
+            default -> throw new IllegalArgumentException("CpuVector.binary: unsupported op " + op);
+        }
+    }
+
+    /** o[i] = a[i] op c, or c op a[i] when scalarFirst. */
+    static void binaryScalar(BinaryOp op, float[] a, int ao, float c, boolean scalarFirst, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.loopBound(n);
+        switch (op) {
+            case ADD -> {
+                for (; i < ub; i += s.length()) FloatVector.fromArray(s, a, ao + i).add(c).intoArray(o, oo + i);
+                for (; i < n; i++) o[oo + i] = a[ao + i] + c;
+            }
+            case MUL -> {
+                for (; i < ub; i += s.length()) FloatVector.fromArray(s, a, ao + i).mul(c).intoArray(o, oo + i);
+                for (; i < n; i++) o[oo + i] = a[ao + i] * c;
+            }
+            case SUB -> {
+                if (scalarFirst) {
+                    FloatVector cv = FloatVector.broadcast(s, c);
+                    for (; i < ub; i += s.length()) cv.sub(FloatVector.fromArray(s, a, ao + i)).intoArray(o, oo + i);
+                    for (; i < n; i++) o[oo + i] = c - a[ao + i];
+                } else {
+                    for (; i < ub; i += s.length()) FloatVector.fromArray(s, a, ao + i).sub(c).intoArray(o, oo + i);
+                    for (; i < n; i++) o[oo + i] = a[ao + i] - c;
+                }
+            }
+            case DIV -> {
+                if (scalarFirst) {
+                    FloatVector cv = FloatVector.broadcast(s, c);
+                    for (; i < ub; i += s.length()) cv.div(FloatVector.fromArray(s, a, ao + i)).intoArray(o, oo + i);
+                    for (; i < n; i++) o[oo + i] = c / a[ao + i];
+                } else {
+                    for (; i < ub; i += s.length()) FloatVector.fromArray(s, a, ao + i).div(c).intoArray(o, oo + i);
+                    for (; i < n; i++) o[oo + i] = a[ao + i] / c;
+                }
+            }
+            default -> throw new IllegalArgumentException("CpuVector.binaryScalar: unsupported op " + op);
+        }
+    }
+
+    /** o[i] = exp(x[i]) (within about 1 ulp). */
+    static void exp(float[] x, int xo, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.loopBound(n);
+        for (; i < ub; i += s.length())
+            FloatVector.fromArray(s, x, xo + i).lanewise(VectorOperators.EXP).intoArray(o, oo + i);
+        for (; i < n; i++) o[oo + i] = (float) Math.exp(x[xo + i]);
+    }
+
+    /**
+     * o[i] = gelu(x[i]), tanh form, evaluated as x / (1 + exp(-2u)) with u = sqrt(2/pi) (x + 0.044715 x^3),
+     * which equals 0.5 x (1 + tanh(u)) and avoids the cancellation of 1 + tanh(u) for negative x.
+     */
+    static void gelu(float[] x, int xo, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        float c1 = -2f * K.SQRT_2_OVER_PI, c3 = -2f * K.SQRT_2_OVER_PI * 0.044715f;
+        int i = 0, ub = s.loopBound(n);
+        for (; i < ub; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, xo + i);
+            FloatVector minus2u = v.mul(v).mul(c3).add(c1).mul(v);
+            v.div(minus2u.lanewise(VectorOperators.EXP).add(1f)).intoArray(o, oo + i);
+        }
+        for (; i < n; i++) o[oo + i] = (float) CpuElementwise.gelu(x[xo + i]);
+    }
+}
