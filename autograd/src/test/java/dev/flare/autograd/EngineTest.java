@@ -145,6 +145,29 @@ class EngineTest {
         assertTrue(e.getMessage().contains("applied once"), e.getMessage());
     }
 
+    static final class WrongCube extends dev.flare.autograd.Function {
+        private Tensor x;
+
+        @Override
+        protected Tensor forward(Tensor... in) {
+            x = in[0];
+            return x.mul(x).mul(x);
+        }
+
+        @Override
+        protected Tensor[] backward(Tensor g) {
+            return new Tensor[]{g.mul(x.square()).mul(2.9)};     // should be 3
+        }
+    }
+
+    @Test
+    void theGradientCheckerCatchesAWrongGradient() {
+        Tensor x = r.leaf(4);
+        GradCheck.GradCheckError e = assertThrows(GradCheck.GradCheckError.class,
+                () -> GradCheck.check(in -> new WrongCube().apply(in.get(0)).sum(), java.util.List.of(x)));
+        assertTrue(e.getMessage().contains("inputs[0]"), e.getMessage());
+    }
+
     @Test
     void deepChainsDoNotOverflowTheStack() {
         Tensor x = Tensor.fromArray(new double[]{1}).requiresGrad(true);

@@ -1,9 +1,66 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.DType;
 import dev.flare.tensor.Tensor;
 
-/** PLACEHOLDER until CpuGemm lands. */
+/**
+ * Batched matmul on the host: maps each batch index to its A/B/C offsets (batch dims may be broadcast with
+ * stride 0 and have any layout), then runs the GEMM. BF16/F16 operands are widened to F32 first.
+ */
 final class CpuMatmul {
     private CpuMatmul() {}
-    static void matmul(Tensor a, Tensor b, Tensor out) { throw new UnsupportedOperationException("todo"); }
+
+    static void matmul(Tensor a, Tensor b, Tensor out) {
+        if (a.dtype().isHalf()) {
+            Tensor c = Tensor.empty(DType.F32, out.device(), out.shape());
+            matmul(widen(a), widen(b), c);
+            CpuElementwise.copy(c, out);
+            return;
+        }
+        int r = out.dim();
+        int m = out.size(r - 2), n = out.size(r - 1), k = a.size(r - 1);
+        int[] shape = out.shape();
+        int batch = 1;
+        for (int d = 0; d < r - 2; d++) batch *= shape[d];
+        long[] as = a.strides(), bs = b.strides(), cs = out.strides();
+        long[] aOff = new long[batch], bOff = new long[batch], cOff = new long[batch];
+        int[] idx = new int[Math.max(r - 2, 0)];
+        for (int i = 0; i < batch; i++) {
+            long ao = a.offset(), bo = b.offset(), co = out.offset();
+            for (int d = 0; d < r - 2; d++) {
+                ao += idx[d] * as[d];
+                bo += idx[d] * bs[d];
+                co += idx[d] * cs[d];
+            }
+            aOff[i] = ao;
+            bOff[i] = bo;
+            cOff[i] = co;
+            for (int d = r - 3; d >= 0; d--) {
+                if (++idx[d] < shape[d]) break;
+                idx[d] = 0;
+            }
+        }
+        long ars = as[r - 2], acs = as[r - 1], brs = bs[r - 2], bcs = bs[r - 1], crs = cs[r - 2], ccs = cs[r - 1];
+        if (a.dtype() == DType.F32) {
+            float[] av = ((CpuStorage) a.storage()).floats(), bv = ((CpuStorage) b.storage()).floats(), cv = ((CpuStorage) out.storage()).floats();
+            CpuThreads.parallelFor(batch, (long) m * n * k, (from, to) -> {
+                for (int i = from; i < to; i++)
+                    CpuGemm.sgemm(1, m, n, k, av, aOff[i], 0, ars, acs, bv, bOff[i], 0, brs, bcs, cv, cOff[i], 0, crs, ccs, false);
+            });
+        } else if (a.dtype() == DType.F64) {
+            double[] av = ((CpuStorage) a.storage()).doubles(), bv = ((CpuStorage) b.storage()).doubles(), cv = ((CpuStorage) out.storage()).doubles();
+            CpuThreads.parallelFor(batch, (long) m * n * k, (from, to) -> {
+                for (int i = from; i < to; i++)
+                    CpuGemm.dgemm(1, m, n, k, av, aOff[i], 0, ars, acs, bv, bOff[i], 0, brs, bcs, cv, cOff[i], 0, crs, ccs, false);
+            });
+        } else {
+            throw new IllegalArgumentException("matmul: unsupported dtype " + a.dtype());
+        }
+    }
+
+    private static Tensor widen(Tensor t) {
+        Tensor f = Tensor.empty(DType.F32, t.device(), t.shape());
+        CpuElementwise.copy(t, f);
+        return f;
+    }
 }
