@@ -55,6 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
         double loss = model.train(Math.max(1, steps / 12), (l, s) -> LOG.info("step {}/{}  loss {}", s, steps, String.format("%.4f", l)));
         LOG.info("trained in {} s, final loss {}", String.format("%.1f", (System.nanoTime() - t0) / 1e9), String.format("%.4f", loss));
         System.out.println("--- sample ---");
+        System.out.print("It was the ");
         model.sample("It was the ", sampleChars, 0.8, c -> System.out.print((char) c));
         System.out.println();
         return 0;
