@@ -21,6 +21,21 @@ import dev.flare.tensor.Tensor;
 final class CpuNN {
     private CpuNN() {}
 
+    /**
+     * Use the Vector API row primitives ({@link NNVector}) for float rows. On whenever jdk.incubator.vector is
+     * resolved (every Flare launch adds it); the scalar loops remain as the fallback. Package-private and mutable
+     * only so that tests can run the scalar path too.
+     */
+    static boolean vector = vectorAvailable();
+
+    private static boolean vectorAvailable() {
+        try {
+            return NNVector.S.length() > 0;
+        } catch (Throwable e) {            // NoClassDefFoundError without --add-modules jdk.incubator.vector
+            return false;
+        }
+    }
+
     private static final double GELU_K = 0.7978845608028654;   // sqrt(2 / pi)
     private static final double GELU_A = 0.044715;
 
@@ -50,6 +65,16 @@ final class CpuNN {
     }
 
     private static void softmaxRow(float[] x, int xo, float[] y, int yo, int c, boolean log) {
+        if (vector) {
+            float m = NNVector.max(x, xo, c);
+            if (log) {
+                NNVector.subtract(x, xo, m, (float) Math.log(NNVector.expSum(x, xo, m, null, 0, c)), y, yo, c);
+            } else {
+                double s = NNVector.expSum(x, xo, m, y, yo, c);
+                NNVector.scale(y, yo, (float) (1.0 / s), y, yo, c);
+            }
+            return;
+        }
         float m = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < c; i++) { float v = x[xo + i]; if (v > m || v != v) m = v; }
         double s = 0;
@@ -116,6 +141,11 @@ final class CpuNN {
                 for (int r = r0; r < r1; r++) {
                     float[] ya = yr.a, ga = gr.a, oa = o.a;
                     int yo = yr.at(r), go = gr.at(r), oo = o.off + r * c;
+                    if (vector) {
+                        if (log) NNVector.logSoftmaxGrad(ya, yo, ga, go, (float) NNVector.sum(ga, go, null, 0, c), oa, oo, c);
+                        else NNVector.softmaxGrad(ya, yo, ga, go, (float) NNVector.sum(ga, go, ya, yo, c), oa, oo, c);
+                        continue;
+                    }
                     double s = 0;
                     if (log) {
                         for (int i = 0; i < c; i++) s += ga[go + i];
@@ -314,12 +344,27 @@ final class CpuNN {
         if (x.numel() == 0) return;
         DType dt = x.dtype();
         Object xa = array(x), ga = array(dy), oa = array(dx);
+        if (dt == DType.F32 && vector && x.isContiguous() && dy.isContiguous() && dx.isContiguous()) {
+            // One flat run: split it in chunks over the pool (StridedLoop only splits across runs).
+            int n = Math.toIntExact(x.numel()), chunk = 8192, xo = (int) x.offset(), go = (int) dy.offset(), oo = (int) dx.offset();
+            CpuThreads.parallelFor((n + chunk - 1) / chunk, 16L * chunk, (c0, c1) -> {
+                for (int c = c0; c < c1; c++) {
+                    int from = c * chunk, len = Math.min(chunk, n - from);
+                    NNVector.geluGrad((float[]) xa, xo + from, (float[]) ga, go + from, (float[]) oa, oo + from, len);
+                }
+            });
+            return;
+        }
         StridedLoop.forEach(x.shape(), 24, (o, s, n) -> {
             int xi = (int) o[0], gi = (int) o[1], oi = (int) o[2];
             int xs = (int) s[0], gs = (int) s[1], os = (int) s[2];
             switch (dt) {
                 case F32 -> {
                     float[] xf = (float[]) xa, gf = (float[]) ga, of = (float[]) oa;
+                    if (vector && xs == 1 && gs == 1 && os == 1) {
+                        NNVector.geluGrad(xf, xi, gf, gi, of, oi, n);
+                        return;
+                    }
                     for (int k = 0; k < n; k++, xi += xs, gi += gs, oi += os) of[oi] = gf[gi] * geluGradF(xf[xi]);
                 }
                 case F64 -> {
@@ -343,12 +388,15 @@ final class CpuNN {
 
     /** d/dx of 0.5 x (1 + tanh(k (x + a x^3))). */
     private static double geluGrad(double x) {
+        // With e = exp(-2|u|), q = 1 / (1 + e): 1 - tanh(u)^2 = 4 e q^2, 1 + tanh(u) = 2q (u >= 0) or 2eq (u < 0).
+        // No cancellation in the negative tail, and one exp instead of Math.tanh (about 2x faster).
         double x2 = x * x;
-        double t = Math.tanh(GELU_K * (x + GELU_A * x2 * x));
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_K * (1 + 3 * GELU_A * x2);
+        double u = GELU_K * (x + GELU_A * x2 * x);
+        double e = Math.exp(-2 * Math.abs(u)), q = 1 / (1 + e), eq = e * q;
+        return (u < 0 ? eq : q) + 2 * x * eq * q * GELU_K * (1 + 3 * GELU_A * x2);
     }
 
-    private static float geluGradF(float x) { return (float) geluGrad(x); }
+    private static float geluGradF(float x) { return vector ? NNVector.geluGrad(x) : (float) geluGrad(x); }
 
     // ================================================================================================
     // embedding
@@ -462,11 +510,17 @@ final class CpuNN {
                 float[] xa = xr.a;
                 for (int r = r0; r < r1; r++) {
                     int xo = xr.at(r);
-                    float m = Float.NEGATIVE_INFINITY;
-                    for (int i = 0; i < c; i++) { float v = xa[xo + i]; if (v > m || v != v) m = v; }
-                    double s = 0;
-                    for (int i = 0; i < c; i++) s += Math.exp(xa[xo + i] - m);
-                    double l = m + Math.log(s);
+                    double l;
+                    if (vector) {
+                        float m = NNVector.max(xa, xo, c);
+                        l = m + Math.log(NNVector.expSum(xa, xo, m, null, 0, c));
+                    } else {
+                        float m = Float.NEGATIVE_INFINITY;
+                        for (int i = 0; i < c; i++) { float v = xa[xo + i]; if (v > m || v != v) m = v; }
+                        double s = 0;
+                        for (int i = 0; i < c; i++) s += Math.exp(xa[xo + i] - m);
+                        l = m + Math.log(s);
+                    }
                     so.a[so.off + r] = (float) l;
                     lo.a[lo.off + r] = t[r] == ignoreIndex ? 0 : (float) (l - xa[xo + (int) t[r]]);
                 }
@@ -509,9 +563,14 @@ final class CpuNN {
                         continue;
                     }
                     float l = lr.a[lr.at(r)], g = gr.a[gr.at(r)];
-                    for (int i = 0; i < c; i++) oa[oo + i] = g * (float) Math.exp(xa[xo + i] - l);
                     int ti = (int) t[r];
-                    oa[oo + ti] = g * ((float) Math.exp(xa[xo + ti] - l) - 1f);
+                    if (vector) {
+                        NNVector.scaledExp(xa, xo, l, g, oa, oo, c);
+                        oa[oo + ti] = g * (NNVector.exp(xa[xo + ti] - l) - 1f);
+                    } else {
+                        for (int i = 0; i < c; i++) oa[oo + i] = g * (float) Math.exp(xa[xo + i] - l);
+                        oa[oo + ti] = g * ((float) Math.exp(xa[xo + ti] - l) - 1f);
+                    }
                 }
             });
             o.finish();

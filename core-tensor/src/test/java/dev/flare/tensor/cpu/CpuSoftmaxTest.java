@@ -112,6 +112,24 @@ class CpuSoftmaxTest {
     }
 
     @Test
+    void softmaxOfMaskedRowsGivesZeroWeightToMinusInfinity() {
+        // a causal attention mask: row t of a (T, T) score matrix keeps columns <= t, the rest are -Inf
+        for (int t : new int[]{1, 5, 64, 67}) {
+            double[] v = gaussian(rnd, t * t, 2);
+            for (int r = 0; r < t; r++) for (int c = r + 1; c < t; c++) v[r * t + c] = Double.NEGATIVE_INFINITY;
+            for (DType dt : new DType[]{DType.F32, DType.F64, DType.BF16})
+                for (boolean log : new boolean[]{false, true}) {
+                    Tensor x = tensor(dt, v, new int[]{t, t}, rnd, rnd.nextBoolean());
+                    Tensor y = out(dt, t, t);
+                    CPU.softmax(x, 1, log, y);
+                    double[] ref = softmaxRef(read(x), new int[]{t, t}, 1, log);
+                    assertClose("masked " + (log ? "logSoftmax " : "softmax ") + dt + " T=" + t, ref, read(y),
+                            1e-6, dt == DType.BF16 ? eps(dt) : 2e-5, seed);
+                }
+        }
+    }
+
+    @Test
     void softmaxBackwardMatchesTheReferenceForStridedInputs() {
         for (int c : SIZES)
             for (boolean log : new boolean[]{false, true})
