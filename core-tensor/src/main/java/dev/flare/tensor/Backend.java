@@ -78,7 +78,7 @@ public interface Backend {
      */
     void crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor lossPerRow, Tensor lse);
 
-    /** dLogits[n, c] = dLoss[n] * (softmax(logits)[n, c] - [c == t]), and 0 on ignored rows. dLoss has lse's dtype, shape (N). */
+    /** dLogits[n, c] = dLoss[n] * (softmax(logits)[n, c] - [c == t]), and 0 on ignored rows. dLoss has lse's dtype, shape (N), and may be a stride-0 expand of one value. */
     void crossEntropyBackward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dLoss, Tensor dLogits);
 
     /** Uniform [lo, hi) numbers from Philox4x32-10 keyed by seed, blocks counted from offset; dst contiguous. */

@@ -38,7 +38,7 @@ public sealed interface OpCall {
     record Softmax(Tensor x, int dim, boolean log, Tensor y) implements OpCall {
         public List<Tensor> inputs() { return List.of(x); }
     }
-    /** weight and bias may be null; mean/rstd are the F32 statistics saved by the forward. */
+    /** weight and bias may be null; mean/rstd are the statistics saved by the forward (F32, F64 for F64 x). */
     record LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps, Tensor mean, Tensor rstd) implements OpCall {
         public List<Tensor> inputs() {
             return java.util.Arrays.asList(x, weight, bias);
