@@ -83,15 +83,7 @@ public final class SafeTensors implements AutoCloseable {
         int n = HostArrays.checkedSize(name, e.numel());
         Object array = HostArrays.allocate(e.dtype(), n);
         MemorySegment src = data.asSlice(e.begin(), e.end() - e.begin());
-        MemorySegment dst = switch (array) {
-            case float[] a -> MemorySegment.ofArray(a);
-            case double[] a -> MemorySegment.ofArray(a);
-            case short[] a -> MemorySegment.ofArray(a);
-            case int[] a -> MemorySegment.ofArray(a);
-            case long[] a -> MemorySegment.ofArray(a);
-            case byte[] a -> MemorySegment.ofArray(a);
-            default -> throw new IllegalStateException();
-        };
+        MemorySegment dst = segmentOf(array);
         if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN || e.dtype().byteSize() == 1) {
             dst.copyFrom(src);
         } else {
@@ -140,19 +132,24 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /** A heap segment over one of the host array types of {@link HostArrays}. */
+    private static MemorySegment segmentOf(Object array) {
+        return switch (array) {
+        case float[] a -> MemorySegment.ofArray(a);
+        case double[] a -> MemorySegment.ofArray(a);
+        case short[] a -> MemorySegment.ofArray(a);
+        case int[] a -> MemorySegment.ofArray(a);
+        case long[] a -> MemorySegment.ofArray(a);
+        case byte[] a -> MemorySegment.ofArray(a);
+        default -> throw new IllegalStateException();
+    };
+    }
+
     private static byte[] littleEndianBytes(Tensor t) {
         Tensor c = dev.flare.tensor.ops.HostData.toCpu(t, t.dtype());
         Object arr = ((CpuStorage) c.storage()).array();
         int n = (int) c.numel(), off = (int) c.offset(), size = t.dtype().byteSize();
-        MemorySegment src = switch (arr) {
-            case float[] a -> MemorySegment.ofArray(a);
-            case double[] a -> MemorySegment.ofArray(a);
-            case short[] a -> MemorySegment.ofArray(a);
-            case int[] a -> MemorySegment.ofArray(a);
-            case long[] a -> MemorySegment.ofArray(a);
-            case byte[] a -> MemorySegment.ofArray(a);
-            default -> throw new IllegalStateException();
-        };
+        MemorySegment src = segmentOf(arr);
         return src.asSlice((long) off * size, (long) n * size).toArray(ValueLayout.JAVA_BYTE);
     }
 
