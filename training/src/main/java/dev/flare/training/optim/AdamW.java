@@ -1,0 +1,133 @@
+package dev.flare.training.optim;
+
+import dev.flare.autograd.NoGrad;
+import dev.flare.tensor.DType;
+import dev.flare.tensor.MemoryScope;
+import dev.flare.tensor.Tensor;
+import dev.flare.tensor.cpu.CpuStorage;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov and Hutter) with decoupled weight decay and parameter groups, as torch.optim.AdamW:
+ * p -= lr * wd * p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+ * State (m, v) is F32 (F64 for F64 parameters). Contiguous F32/F64 CPU parameters take a fused loop; every
+ * other case runs the same update from tensor ops, which is also the reference the fused loop is tested against.
+ */
+public final class AdamW {
+    /** A set of parameters sharing a weight decay. */
+    public record Group(String name, List<Tensor> params, double weightDecay) {
+        public Group {
+            if (!(weightDecay >= 0)) throw new IllegalArgumentException("weightDecay: expected >= 0, got " + weightDecay);
+            params = List.copyOf(params);
+        }
+    }
+
+    private final List<Group> groups;
+    private final double beta1, beta2, eps;
+    private final Map<Tensor, Tensor[]> state = new java.util.IdentityHashMap<>();
+    private long step;
+    private boolean forceReference;
+
+    public AdamW(List<Group> groups, double beta1, double beta2, double eps) {
+        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1: expected in [0, 1), got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2: expected in [0, 1), got " + beta2);
+        if (!(eps > 0)) throw new IllegalArgumentException("eps: expected > 0, got " + eps);
+        this.groups = List.copyOf(groups);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        for (Group g : groups)
+            for (Tensor p : g.params())
+                if (!p.requiresGrad()) throw new IllegalArgumentException("params: group '" + g.name() + "' has a tensor that does not require grad");
+    }
+
+    /** Splits named parameters into a decayed group and a no-decay group (biases, norms and embeddings: dim < 2 or a name with "wte"/"wpe"/"embed"). */
+    public static List<Group> defaultGroups(Map<String, Tensor> named, double weightDecay) {
+        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (var e : named.entrySet()) {
+            if (!seen.add(e.getValue())) continue;                  // tied weights once
+            String n = e.getKey();
+            boolean embedding = n.contains("wte") || n.contains("wpe") || n.contains("embed");
+            (e.getValue().dim() < 2 || embedding ? noDecay : decay).add(e.getValue());
+        }
+        return List.of(new Group("decay", decay, weightDecay), new Group("no_decay", noDecay, 0.0));
+    }
+
+    /** Number of steps taken (the t of the bias correction). */
+    public long stepCount() { return step; }
+
+    /** For tests: run every update through the tensor-op reference path. */
+    void useReferencePath(boolean on) { forceReference = on; }
+
+    /** Applies one update with learning rate lr to every parameter that has a gradient. */
+    public void step(double lr) {
+        if (!(lr >= 0)) throw new IllegalArgumentException("lr: expected >= 0, got " + lr);
+        step++;
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        try (NoGrad ignored = NoGrad.enter()) {
+            for (Group g : groups) {
+                for (Tensor p : g.params()) {
+                    if (p.grad() == null) continue;
+                    Tensor[] mv = state.computeIfAbsent(p, this::newState);
+                    if (!forceReference && fusable(p, mv)) fused(p, mv, lr, g.weightDecay(), bc1, bc2);
+                    else reference(p, mv, lr, g.weightDecay(), bc1, bc2);
+                }
+            }
+        }
+    }
+
+    private Tensor[] newState(Tensor p) {
+        DType t = p.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Tensor m = Tensor.zeros(t, p.device(), p.shape()), v = Tensor.zeros(t, p.device(), p.shape());
+        MemoryScope.detach(m);
+        MemoryScope.detach(v);
+        return new Tensor[]{m, v};
+    }
+
+    private static boolean fusable(Tensor p, Tensor[] mv) {
+        Tensor g = p.grad();
+        return p.device().isCpu() && (p.dtype() == DType.F32 || p.dtype() == DType.F64) && g.dtype() == p.dtype()
+                && p.isContiguous() && g.isContiguous() && mv[0].dtype() == p.dtype();
+    }
+
+    private void fused(Tensor p, Tensor[] mv, double lr, double wd, double bc1, double bc2) {
+        int n = (int) p.numel(), po = (int) p.offset(), go = (int) p.grad().offset();
+        double decay = 1 - lr * wd, stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+        if (p.dtype() == DType.F32) {
+            float[] w = ((CpuStorage) p.storage()).floats(), g = ((CpuStorage) p.grad().storage()).floats();
+            float[] m = ((CpuStorage) mv[0].storage()).floats(), v = ((CpuStorage) mv[1].storage()).floats();
+            for (int i = 0; i < n; i++) {
+                float gi = g[go + i];
+                m[i] = (float) (beta1 * m[i] + (1 - beta1) * gi);
+                v[i] = (float) (beta2 * v[i] + (1 - beta2) * gi * gi);
+                w[po + i] = (float) (w[po + i] * decay - stepSize * m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps));
+            }
+        } else {
+            double[] w = ((CpuStorage) p.storage()).doubles(), g = ((CpuStorage) p.grad().storage()).doubles();
+            double[] m = ((CpuStorage) mv[0].storage()).doubles(), v = ((CpuStorage) mv[1].storage()).doubles();
+            for (int i = 0; i < n; i++) {
+                double gi = g[go + i];
+                m[i] = beta1 * m[i] + (1 - beta1) * gi;
+                v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+                w[po + i] = w[po + i] * decay - stepSize * m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps);
+            }
+        }
+        p.storage().bumpVersion();
+    }
+
+    private void reference(Tensor p, Tensor[] mv, double lr, double wd, double bc1, double bc2) {
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor g = p.grad().to(mv[0].dtype());
+            mv[0].mulInPlace(beta1).addInPlace(g.mul(1 - beta1));
+            mv[1].mulInPlace(beta2).addInPlace(g.square().mul(1 - beta2));
+            Tensor update = mv[0].div(bc1).div(mv[1].div(bc2).sqrt().add(eps)).mul(lr);
+            Tensor w = p.dtype() == mv[0].dtype() ? p : p.to(mv[0].dtype());
+            Tensor next = w.mul(1 - lr * wd).sub(update);
+            p.copyFrom(next);
+        }
+    }
+}

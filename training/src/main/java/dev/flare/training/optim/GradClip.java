@@ -1,0 +1,43 @@
+package dev.flare.training.optim;
+
+import dev.flare.autograd.NoGrad;
+import dev.flare.tensor.DType;
+import dev.flare.tensor.Tensor;
+
+import java.util.List;
+
+/** Gradient clipping by the global L2 norm over all parameters (as torch.nn.utils.clip_grad_norm_). */
+public final class GradClip {
+    private GradClip() {}
+
+    /** The global norm of the gradients (parameters without a gradient are skipped), in F64 on the host. */
+    public static double globalNorm(List<Tensor> params) {
+        double sumSquares = 0;
+        try (NoGrad ignored = NoGrad.enter()) {
+            for (Tensor p : params) {
+                Tensor g = p.grad();
+                if (g == null) continue;
+                Tensor g32 = g.dtype() == DType.F64 ? g : g.to(DType.F32);
+                sumSquares += g32.square().sum().item();
+            }
+        }
+        return Math.sqrt(sumSquares);
+    }
+
+    /**
+     * Scales every gradient by min(1, maxNorm / (norm + 1e-6)) and returns the norm before clipping. A
+     * non-finite norm is returned unchanged and nothing is scaled, so the caller can stop or skip the step.
+     */
+    public static double clipGlobalNorm(List<Tensor> params, double maxNorm) {
+        if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm: expected > 0, got " + maxNorm);
+        double norm = globalNorm(params);
+        if (!Double.isFinite(norm)) return norm;
+        double scale = maxNorm / (norm + 1e-6);
+        if (scale < 1) {
+            try (NoGrad ignored = NoGrad.enter()) {
+                for (Tensor p : params) if (p.grad() != null) p.grad().mulInPlace(scale);
+            }
+        }
+        return norm;
+    }
+}
