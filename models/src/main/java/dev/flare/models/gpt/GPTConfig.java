@@ -1,0 +1,59 @@
+package dev.flare.models.gpt;
+
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The shape of a GPT: vocabulary, context length (blockSize), layers, heads, embedding width, dropout and
+ * whether Linear/LayerNorm layers carry biases. Presets match GPT-2 (124M to 1.5B) and a few CPU-sized models.
+ */
+public record GPTConfig(int vocabSize, int blockSize, int nLayer, int nHead, int nEmbd, double dropout, boolean bias) {
+    public GPTConfig {
+        positive("vocabSize", vocabSize);
+        positive("blockSize", blockSize);
+        positive("nLayer", nLayer);
+        positive("nHead", nHead);
+        positive("nEmbd", nEmbd);
+        if (nEmbd % nHead != 0)
+            throw new IllegalArgumentException("nEmbd: must be a multiple of nHead (" + nHead + "), got " + nEmbd);
+        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout: expected in [0, 1), got " + dropout);
+    }
+
+    private static void positive(String name, int v) {
+        if (v <= 0) throw new IllegalArgumentException(name + ": expected > 0, got " + v);
+    }
+
+    public int headDim() { return nEmbd / nHead; }
+
+    private static final Map<String, GPTConfig> PRESETS = Map.of(
+            "gpt2", new GPTConfig(50257, 1024, 12, 12, 768, 0.0, true),
+            "gpt2-medium", new GPTConfig(50257, 1024, 24, 16, 1024, 0.0, true),
+            "gpt2-large", new GPTConfig(50257, 1024, 36, 20, 1280, 0.0, true),
+            "gpt2-xl", new GPTConfig(50257, 1024, 48, 25, 1600, 0.0, true),
+            // CPU-sized: "nano" for tests, "micro" for `flare train` on two cores, "mini" as nanoGPT's shakespeare-char.
+            "nano", new GPTConfig(65, 64, 2, 2, 32, 0.0, true),
+            "micro", new GPTConfig(65, 128, 4, 4, 128, 0.0, true),
+            "mini", new GPTConfig(65, 256, 6, 6, 384, 0.2, true));
+
+    /** A preset by name: gpt2, gpt2-medium, gpt2-large, gpt2-xl, nano, micro, mini. */
+    public static GPTConfig preset(String name) {
+        GPTConfig c = PRESETS.get(name.toLowerCase(Locale.ROOT));
+        if (c == null) throw new IllegalArgumentException("preset: expected one of " + new java.util.TreeSet<>(PRESETS.keySet()) + ", got '" + name + "'");
+        return c;
+    }
+
+    public GPTConfig withVocabSize(int v) { return new GPTConfig(v, blockSize, nLayer, nHead, nEmbd, dropout, bias); }
+
+    public GPTConfig withBlockSize(int t) { return new GPTConfig(vocabSize, t, nLayer, nHead, nEmbd, dropout, bias); }
+
+    public GPTConfig withDropout(double p) { return new GPTConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, p, bias); }
+
+    /** Parameters with the LM head tied to the token embedding. */
+    public long parameterCount() {
+        long c = nEmbd, b = bias ? 1 : 0;
+        long ln = c + b * c;
+        long attn = c * 3 * c + b * 3 * c + c * c + b * c;
+        long mlp = c * 4 * c + b * 4 * c + 4 * c * c + b * c;
+        return (long) vocabSize * c + (long) blockSize * c + nLayer * (2 * ln + attn + mlp) + ln;
+    }
+}
