@@ -361,9 +361,9 @@ class ElementwiseOpsTest {
         return o;
     }
 
-    /** F32 fast paths: Vector API bodies and tails, stride-0 operands, scalar forms, large (multi-threaded) sizes. */
+    /** F32 fast paths: Vector API bodies and tails, stride-0 operands, scalar forms, large (multi-threaded) sizes, BF16 copies. */
     @Test
-    void f32FastPathsAreExactForArithmeticAndCloseForExpAndGelu() {
+    void f32FastPathsAreExactForArithmeticAndCopiesAndCloseForTranscendentals() {
         int[] sizes = {1, 7, 15, 16, 17, 33, 255, 1000, 70_001};
         for (int n : sizes) {
             double[] x = r.values(DType.F32, n, Kind.NORMAL), y = r.values(DType.F32, n, Kind.POSITIVE);
@@ -384,6 +384,8 @@ class ElementwiseOpsTest {
             }
             r.assertClose(TestTensors.map(x, v -> (float) Math.exp(v)), TestTensors.read(a.exp()), 1e-6, 0, "exp n=" + n);
             r.assertClose(TestTensors.map(x, v -> (float) refUnary(UnaryOp.GELU, v)), TestTensors.read(a.gelu()), 2e-6, 1e-7, "gelu n=" + n);
+            r.assertClose(TestTensors.map(x, v -> (float) Math.tanh(v)), TestTensors.read(a.tanh()), 2e-6, 1e-7, "tanh n=" + n);
+            r.assertClose(TestTensors.map(x, v -> (float) (1 / (1 + Math.exp(-v)))), TestTensors.read(a.sigmoid()), 2e-6, 1e-7, "sigmoid n=" + n);
             Tensor bf = a.to(DType.BF16);
             r.assertExact(TestTensors.map(x, v -> TestTensors.refBf16((float) v)), TestTensors.read(bf), "F32 -> BF16 n=" + n);
             r.assertExact(TestTensors.read(bf), TestTensors.read(bf.to(DType.F32)), "BF16 -> F32 n=" + n);
