@@ -87,6 +87,19 @@ class ArgumentValidationTest {
     }
 
     @Test
+    void inPlaceWritesIntoExpandedViewsAreRejected() {
+        Tensor e = Tensor.zeros(1, 3).expand(4, 3);
+        String shared = "has stride 0 along dim 0 of size 4 (shape [4, 3], an expanded view)";
+        fails(() -> e.copyFrom(Tensor.ones(4, 3)), "copyFrom: this " + shared);
+        fails(() -> e.addInPlace(Tensor.ones(3)), "add_: this " + shared);
+        fails(() -> e.mulInPlace(2), "mul_: this " + shared);
+        fails(() -> e.fill(1), "fill: this " + shared);
+        Tensor one = Tensor.zeros(1, 3).expand(1, 3);
+        one.fill(2);                                     // stride 0 on a size-1 dim is fine
+        assertTrue(one.sum().item() == 6, "fill of a size-1 expanded view");
+    }
+
+    @Test
     void badViewShapes() {
         fails(() -> a23.view(7), "shape: [7] has 7 elements but the input [2, 3] has 6");
         fails(() -> a23.view(-1, -1), "shape: only one size may be -1, got [-1, -1]");

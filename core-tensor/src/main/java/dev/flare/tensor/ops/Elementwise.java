@@ -94,12 +94,14 @@ public final class Elementwise {
         Checks.sameDevice("copyFrom", "src", src, "this", dst);
         Checks.live(src);
         Checks.live(dst);
+        Checks.writable("copyFrom", "this", dst);
         dst.backend().copy(ViewOps.expandRaw(src, dst.shape()), dst);
         dst.storage().bumpVersion();
     }
 
     public static void fillInPlace(Tensor dst, double value) {
         Checks.live(dst);
+        Checks.writable("fill", "this", dst);
         dst.backend().fill(dst, value);
         dst.storage().bumpVersion();
     }
@@ -111,6 +113,7 @@ public final class Elementwise {
         checkBinaryDType(op, dst.dtype());
         Checks.live(dst);
         Checks.live(other);
+        Checks.writable(op.name().toLowerCase() + "_", "this", dst);
         dst.backend().binary(op, dst, ViewOps.expandRaw(other, dst.shape()), dst);
         dst.storage().bumpVersion();
     }
@@ -118,6 +121,7 @@ public final class Elementwise {
     public static void inPlaceScalar(BinaryOp op, Tensor dst, double s) {
         checkBinaryDType(op, dst.dtype());
         Checks.live(dst);
+        Checks.writable(op.name().toLowerCase() + "_", "this", dst);
         dst.backend().binaryScalar(op, dst, s, false, dst);
         dst.storage().bumpVersion();
     }
