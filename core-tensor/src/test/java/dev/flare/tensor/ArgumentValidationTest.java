@@ -48,6 +48,7 @@ class ArgumentValidationTest {
         fails(() -> i.div(i), "DIV: expected floating-point tensors, got I32 (cast first)");
         fails(() -> a23.and(a23), "AND: expected BOOL tensors, got F32");
         fails(() -> Tensor.where(a23, a23, a23), "where: cond must be BOOL, got F32");
+        fails(() -> a23.maskedFill(a23, 1), "maskedFill: mask must be BOOL, got F32");
         fails(() -> i.mean(), "mean: x must be floating point", "got I32");
         fails(() -> Tensor.zeros(DType.BOOL, Device.CPU, 2).max(), "MAX: not defined for BOOL tensors");
         fails(() -> i.var(new int[]{0}, 1, false), "var: x must be floating point");
@@ -58,6 +59,9 @@ class ArgumentValidationTest {
         fails(() -> a23.add(Tensor.zeros(4)), "add: shapes [2, 3] and [4] cannot be broadcast", "3 vs 4");
         fails(() -> a23.lt(Tensor.zeros(3, 3)), "lt: shapes [2, 3] and [3, 3] cannot be broadcast", "2 vs 3");
         fails(() -> Tensor.where(Tensor.zeros(DType.BOOL, Device.CPU, 5), a23, a23), "where: shapes [5] and [2, 3] cannot be broadcast");
+        fails(() -> a23.maskedFill(Tensor.zeros(DType.BOOL, Device.CPU, 4, 1, 3), 0),
+                "maskedFill: mask of shape [4, 1, 3] must broadcast to the tensor's shape [2, 3], but they broadcast to [4, 2, 3]");
+        fails(() -> a23.maskedFill(Tensor.zeros(DType.BOOL, Device.CPU, 2), 0), "maskedFill: shapes [2] and [2, 3] cannot be broadcast");
         fails(() -> a23.copyFrom(Tensor.zeros(3, 3)), "expand: input shape [3, 3] cannot expand to [2, 3]", "dim 0: 3 -> 2");
         fails(() -> a23.addInPlace(Tensor.zeros(2, 2)), "cannot expand to [2, 3]");
     }

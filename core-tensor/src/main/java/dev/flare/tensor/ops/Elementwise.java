@@ -73,8 +73,16 @@ public final class Elementwise {
         return Recording.needed(a, b) ? Recording.record(new OpCall.Where(cond, a, b), out) : out;
     }
 
+    /** x with value where mask is true; the mask broadcasts to x's shape and the result has x's shape. */
     public static Tensor maskedFill(Tensor x, Tensor mask, double value) {
+        Checks.notNull("self", x);
         Checks.notNull("mask", mask);
+        if (mask.dtype() != DType.BOOL)
+            throw new IllegalArgumentException("maskedFill: mask must be BOOL, got " + mask.dtype() + " (compare first, e.g. x.gt(0))");
+        int[] shape = Shapes.broadcast("maskedFill", mask.shape(), x.shape());
+        if (!java.util.Arrays.equals(shape, x.shape()))
+            throw new IllegalArgumentException("maskedFill: mask of shape " + Shapes.str(mask.shape())
+                    + " must broadcast to the tensor's shape " + Shapes.str(x.shape()) + ", but they broadcast to " + Shapes.str(shape));
         return where(mask, Tensor.scalar(value, x.dtype(), x.device()), x);
     }
 
