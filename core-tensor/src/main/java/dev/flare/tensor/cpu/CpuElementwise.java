@@ -29,7 +29,7 @@ import dev.flare.tensor.ops.UnaryOp;
  * <p>Scalars of {@link #binaryScalar}: for F32/BF16/F16 tensors the scalar is first rounded to float (the
  * compute type), for F64 it is used as is; for I32/I64/BOOL tensors an integral scalar is used exactly as
  * a long, and a non-integral one makes the op compute in double, truncating the result toward zero (so
- * {@code intTensor.mul(0.5)} halves and truncates, and {@code intTensor.lt(2.5)} compares exactly).
+ * {@code intTensor.mul(0.5)} halves and truncates, and {@code intTensor.lt(2.5)} compares in double).
  */
 final class CpuElementwise {
     private CpuElementwise() {}
