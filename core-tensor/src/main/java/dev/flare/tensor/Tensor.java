@@ -82,8 +82,12 @@ public final class Tensor {
     public Device device() { return storage.device(); }
     public Backend backend() { return Backends.of(device()); }
 
-    /** True when the elements are laid out row-major without gaps (size-1 dims may have any stride). */
+    /**
+     * True when the elements are laid out row-major without gaps (size-1 dims may have any stride). A tensor
+     * with no elements is contiguous whatever its strides.
+     */
     public boolean isContiguous() {
+        if (numel() == 0) return true;
         long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] == 1) continue;

@@ -22,13 +22,14 @@ import dev.flare.tensor.ops.UnaryOp;
  * long and wraps when stored to I32.
  *
  * <p>Fast paths: F32 add/sub/mul/div (tensor or scalar operand, including a broadcast stride-0 operand),
- * exp and gelu use the Vector API on contiguous runs and typed loops on strided ones; same-dtype copies use
- * {@link System#arraycopy}; F32&lt;-&gt;BF16/F16 copies use typed loops.
+ * exp, gelu, tanh and sigmoid, and F32&lt;-&gt;BF16 copies use the Vector API on contiguous runs (within
+ * about 1 ulp of the generic path for the transcendental ones, bit-identical otherwise) and typed loops on
+ * strided ones; same-dtype copies use {@link System#arraycopy}; F32&lt;-&gt;F16 copies use typed loops.
  *
  * <p>Scalars of {@link #binaryScalar}: for F32/BF16/F16 tensors the scalar is first rounded to float (the
  * compute type), for F64 it is used as is; for I32/I64/BOOL tensors an integral scalar is used exactly as
  * a long, and a non-integral one makes the op compute in double, truncating the result toward zero (so
- * {@code intTensor.mul(0.5)} halves and truncates, and {@code intTensor.lt(2.5)} compares exactly).
+ * {@code intTensor.mul(0.5)} halves and truncates, and {@code intTensor.lt(2.5)} compares in double).
  */
 final class CpuElementwise {
     private CpuElementwise() {}
@@ -49,7 +50,8 @@ final class CpuElementwise {
                 float[] a = (float[]) sa;
                 short[] o = (short[]) da;
                 int ai = (int) off[0], as = (int) st[0], oi = (int) off[1], os = (int) st[1];
-                if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.floatToBf16(a[ai]);
+                if (bf && as == 1 && os == 1 && CpuVector.ENABLED) CpuVector.toBf16(a, ai, o, oi, n);
+                else if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.floatToBf16(a[ai]);
                 else for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.floatToF16(a[ai]);
             }, src, dst);
         } else if (s.isHalf() && d == DType.F32) {
@@ -58,7 +60,8 @@ final class CpuElementwise {
                 short[] a = (short[]) sa;
                 float[] o = (float[]) da;
                 int ai = (int) off[0], as = (int) st[0], oi = (int) off[1], os = (int) st[1];
-                if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.bf16ToFloat(a[ai]);
+                if (bf && as == 1 && os == 1 && CpuVector.ENABLED) CpuVector.fromBf16(a, ai, o, oi, n);
+                else if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.bf16ToFloat(a[ai]);
                 else for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.f16ToFloat(a[ai]);
             }, src, dst);
         } else if (Lanes.integral(s)) {
@@ -126,13 +129,18 @@ final class CpuElementwise {
         DType t = x.dtype(), ot = out.dtype();
         Object xa = Lanes.array(x), oa = Lanes.array(out);
         long cost = unaryCost(op);
-        if (t == DType.F32 && ot == DType.F32 && CpuVector.ENABLED && (op == UnaryOp.EXP || op == UnaryOp.GELU)) {
+        if (t == DType.F32 && ot == DType.F32 && CpuVector.ENABLED
+                && (op == UnaryOp.EXP || op == UnaryOp.GELU || op == UnaryOp.TANH || op == UnaryOp.SIGMOID)) {
             float[] xf = (float[]) xa, of = (float[]) oa;
-            boolean exp = op == UnaryOp.EXP;
             StridedLoop.forEach(out.shape(), cost, (off, st, n) -> {
                 if (st[0] == 1 && st[1] == 1) {
-                    if (exp) CpuVector.exp(xf, (int) off[0], of, (int) off[1], n);
-                    else CpuVector.gelu(xf, (int) off[0], of, (int) off[1], n);
+                    int xi = (int) off[0], oi = (int) off[1];
+                    switch (op) {
+                        case EXP -> CpuVector.exp(xf, xi, of, oi, n);
+                        case GELU -> CpuVector.gelu(xf, xi, of, oi, n);
+                        case TANH -> CpuVector.tanh(xf, xi, of, oi, n);
+                        default -> CpuVector.sigmoid(xf, xi, of, oi, n);
+                    }
                 } else {
                     unaryRunD(op, t, xa, off[0], st[0], ot, oa, off[1], st[1], n);
                 }

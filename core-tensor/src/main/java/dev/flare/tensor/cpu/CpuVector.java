@@ -2,7 +2,11 @@ package dev.flare.tensor.cpu;
 
 import dev.flare.tensor.ops.BinaryOp;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -20,6 +24,9 @@ final class CpuVector {
 
     private static final class K {
         static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+        static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+        /** Shorts with as many lanes as I (half its bit size). */
+        static final VectorSpecies<Short> H = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(I.vectorBitSize() / 2));
         static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
     }
 
@@ -112,5 +119,49 @@ final class CpuVector {
             v.div(minus2u.lanewise(VectorOperators.EXP).add(1f)).intoArray(o, oo + i);
         }
         for (; i < n; i++) o[oo + i] = (float) CpuElementwise.gelu(x[xo + i]);
+    }
+
+    /** o[i] = tanh(x[i]). */
+    static void tanh(float[] x, int xo, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.loopBound(n);
+        for (; i < ub; i += s.length())
+            FloatVector.fromArray(s, x, xo + i).lanewise(VectorOperators.TANH).intoArray(o, oo + i);
+        for (; i < n; i++) o[oo + i] = (float) Math.tanh(x[xo + i]);
+    }
+
+    /** o[i] = 1 / (1 + exp(-x[i])). */
+    static void sigmoid(float[] x, int xo, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.loopBound(n);
+        FloatVector one = FloatVector.broadcast(s, 1f);
+        for (; i < ub; i += s.length())
+            one.div(FloatVector.fromArray(s, x, xo + i).neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, oo + i);
+        for (; i < n; i++) o[oo + i] = (float) (1 / (1 + Math.exp(-x[xo + i])));
+    }
+
+    /** o[i] = bf16(x[i]), rounding to nearest even; NaN becomes a quiet NaN (as {@link Half#floatToBf16}). */
+    static void toBf16(float[] x, int xo, short[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.length() == K.I.length() && K.H.length() == s.length() ? s.loopBound(n) : 0;
+        for (; i < ub; i += s.length()) {
+            IntVector bits = FloatVector.fromArray(s, x, xo + i).reinterpretAsInts();
+            IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7FFF));
+            VectorMask<Integer> nan = bits.and(0x7FFF_FFFF).compare(VectorOperators.GT, 0x7F80_0000);
+            IntVector top = rounded.blend(bits.or(0x0040_0000), nan).lanewise(VectorOperators.LSHR, 16);
+            top.convertShape(VectorOperators.I2S, K.H, 0).reinterpretAsShorts().intoArray(o, oo + i);
+        }
+        for (; i < n; i++) o[oo + i] = Half.floatToBf16(x[xo + i]);
+    }
+
+    /** o[i] = the float value of bf16 bits x[i] (exact). */
+    static void fromBf16(short[] x, int xo, float[] o, int oo, int n) {
+        VectorSpecies<Float> s = K.S;
+        int i = 0, ub = s.length() == K.I.length() && K.H.length() == s.length() ? s.loopBound(n) : 0;
+        for (; i < ub; i += s.length()) {
+            IntVector wide = (IntVector) ShortVector.fromArray(K.H, x, xo + i).convertShape(VectorOperators.S2I, K.I, 0);
+            wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(o, oo + i);
+        }
+        for (; i < n; i++) o[oo + i] = Half.bf16ToFloat(x[xo + i]);
     }
 }

@@ -48,4 +48,18 @@ public final class Checks {
     }
 
     public static void live(Tensor t) { t.storage().checkLive(); }
+
+    /**
+     * The destination of an in-place write must not have several elements on one memory location (a stride-0
+     * dim of size > 1, as made by expand): the result would depend on the order of writes.
+     */
+    public static void writable(String op, String name, Tensor t) {
+        int[] shape = t.shape();
+        long[] strides = t.strides();
+        for (int d = 0; d < shape.length; d++)
+            if (strides[d] == 0 && shape[d] > 1)
+                throw new IllegalArgumentException(op + ": " + name + " has stride 0 along dim " + d + " of size " + shape[d]
+                        + " (shape " + java.util.Arrays.toString(shape) + ", an expanded view), so several of its elements"
+                        + " share memory; write into a contiguous() copy instead");
+    }
 }

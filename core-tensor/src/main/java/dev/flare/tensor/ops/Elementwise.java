@@ -73,8 +73,16 @@ public final class Elementwise {
         return Recording.needed(a, b) ? Recording.record(new OpCall.Where(cond, a, b), out) : out;
     }
 
+    /** x with value where mask is true; the mask broadcasts to x's shape and the result has x's shape. */
     public static Tensor maskedFill(Tensor x, Tensor mask, double value) {
+        Checks.notNull("self", x);
         Checks.notNull("mask", mask);
+        if (mask.dtype() != DType.BOOL)
+            throw new IllegalArgumentException("maskedFill: mask must be BOOL, got " + mask.dtype() + " (compare first, e.g. x.gt(0))");
+        int[] shape = Shapes.broadcast("maskedFill", mask.shape(), x.shape());
+        if (!java.util.Arrays.equals(shape, x.shape()))
+            throw new IllegalArgumentException("maskedFill: mask of shape " + Shapes.str(mask.shape())
+                    + " must broadcast to the tensor's shape " + Shapes.str(x.shape()) + ", but they broadcast to " + Shapes.str(shape));
         return where(mask, Tensor.scalar(value, x.dtype(), x.device()), x);
     }
 
@@ -94,12 +102,14 @@ public final class Elementwise {
         Checks.sameDevice("copyFrom", "src", src, "this", dst);
         Checks.live(src);
         Checks.live(dst);
+        Checks.writable("copyFrom", "this", dst);
         dst.backend().copy(ViewOps.expandRaw(src, dst.shape()), dst);
         dst.storage().bumpVersion();
     }
 
     public static void fillInPlace(Tensor dst, double value) {
         Checks.live(dst);
+        Checks.writable("fill", "this", dst);
         dst.backend().fill(dst, value);
         dst.storage().bumpVersion();
     }
@@ -111,6 +121,7 @@ public final class Elementwise {
         checkBinaryDType(op, dst.dtype());
         Checks.live(dst);
         Checks.live(other);
+        Checks.writable(op.name().toLowerCase() + "_", "this", dst);
         dst.backend().binary(op, dst, ViewOps.expandRaw(other, dst.shape()), dst);
         dst.storage().bumpVersion();
     }
@@ -118,6 +129,7 @@ public final class Elementwise {
     public static void inPlaceScalar(BinaryOp op, Tensor dst, double s) {
         checkBinaryDType(op, dst.dtype());
         Checks.live(dst);
+        Checks.writable(op.name().toLowerCase() + "_", "this", dst);
         dst.backend().binaryScalar(op, dst, s, false, dst);
         dst.storage().bumpVersion();
     }
