@@ -1,5 +1,6 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.HalfFloats;
 import dev.flare.tensor.DType;
 import dev.flare.tensor.Tensor;
 import dev.flare.tensor.ops.BinaryOp;
@@ -51,8 +52,8 @@ final class CpuElementwise {
                 short[] o = (short[]) da;
                 int ai = (int) off[0], as = (int) st[0], oi = (int) off[1], os = (int) st[1];
                 if (bf && as == 1 && os == 1 && CpuVector.ENABLED) CpuVector.toBf16(a, ai, o, oi, n);
-                else if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.floatToBf16(a[ai]);
-                else for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.floatToF16(a[ai]);
+                else if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = HalfFloats.floatToBf16(a[ai]);
+                else for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = HalfFloats.floatToF16(a[ai]);
             }, src, dst);
         } else if (s.isHalf() && d == DType.F32) {
             boolean bf = s == DType.BF16;
@@ -61,8 +62,8 @@ final class CpuElementwise {
                 float[] o = (float[]) da;
                 int ai = (int) off[0], as = (int) st[0], oi = (int) off[1], os = (int) st[1];
                 if (bf && as == 1 && os == 1 && CpuVector.ENABLED) CpuVector.fromBf16(a, ai, o, oi, n);
-                else if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.bf16ToFloat(a[ai]);
-                else for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = Half.f16ToFloat(a[ai]);
+                else if (bf) for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = HalfFloats.bf16ToFloat(a[ai]);
+                else for (int i = 0; i < n; i++, ai += as, oi += os) o[oi] = HalfFloats.f16ToFloat(a[ai]);
             }, src, dst);
         } else if (Lanes.integral(s)) {
             // Integers convert from long: exact to I64, wrapping to I32, rounded once to F32/F64.

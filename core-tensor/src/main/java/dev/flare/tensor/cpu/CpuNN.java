@@ -1,5 +1,6 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.HalfFloats;
 import dev.flare.tensor.DType;
 import dev.flare.tensor.Tensor;
 
@@ -374,12 +375,12 @@ final class CpuNN {
                 case BF16 -> {
                     short[] xf = (short[]) xa, gf = (short[]) ga, of = (short[]) oa;
                     for (int k = 0; k < n; k++, xi += xs, gi += gs, oi += os)
-                        of[oi] = HalfNN.floatToBf16(HalfNN.bf16ToFloat(gf[gi]) * geluGradF(HalfNN.bf16ToFloat(xf[xi])));
+                        of[oi] = HalfFloats.floatToBf16(HalfFloats.bf16ToFloat(gf[gi]) * geluGradF(HalfFloats.bf16ToFloat(xf[xi])));
                 }
                 case F16 -> {
                     short[] xf = (short[]) xa, gf = (short[]) ga, of = (short[]) oa;
                     for (int k = 0; k < n; k++, xi += xs, gi += gs, oi += os)
-                        of[oi] = HalfNN.floatToF16(HalfNN.f16ToFloat(gf[gi]) * geluGradF(HalfNN.f16ToFloat(xf[xi])));
+                        of[oi] = HalfFloats.floatToF16(HalfFloats.f16ToFloat(gf[gi]) * geluGradF(HalfFloats.f16ToFloat(xf[xi])));
                 }
                 default -> throw unsupported("geluBackward", dt);
             }
@@ -781,8 +782,8 @@ final class CpuNN {
         return switch (dt) {
             case F32 -> ((float[]) arr)[p];
             case F64 -> ((double[]) arr)[p];
-            case BF16 -> HalfNN.bf16ToFloat(((short[]) arr)[p]);
-            case F16 -> HalfNN.f16ToFloat(((short[]) arr)[p]);
+            case BF16 -> HalfFloats.bf16ToFloat(((short[]) arr)[p]);
+            case F16 -> HalfFloats.f16ToFloat(((short[]) arr)[p]);
             default -> throw unsupported("load", dt);
         };
     }
@@ -792,8 +793,8 @@ final class CpuNN {
         switch (dt) {
             case F32 -> ((float[]) arr)[p] = (float) v;
             case F64 -> ((double[]) arr)[p] = v;
-            case BF16 -> ((short[]) arr)[p] = HalfNN.floatToBf16((float) v);
-            case F16 -> ((short[]) arr)[p] = HalfNN.floatToF16((float) v);
+            case BF16 -> ((short[]) arr)[p] = HalfFloats.floatToBf16((float) v);
+            case F16 -> ((short[]) arr)[p] = HalfFloats.floatToF16((float) v);
             default -> throw unsupported("store", dt);
         }
     }

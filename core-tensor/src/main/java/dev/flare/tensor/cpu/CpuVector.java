@@ -1,5 +1,6 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.HalfFloats;
 import dev.flare.tensor.ops.BinaryOp;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -151,7 +152,7 @@ final class CpuVector {
             IntVector top = rounded.blend(bits.or(0x0040_0000), nan).lanewise(VectorOperators.LSHR, 16);
             top.convertShape(VectorOperators.I2S, K.H, 0).reinterpretAsShorts().intoArray(o, oo + i);
         }
-        for (; i < n; i++) o[oo + i] = Half.floatToBf16(x[xo + i]);
+        for (; i < n; i++) o[oo + i] = HalfFloats.floatToBf16(x[xo + i]);
     }
 
     /** o[i] = the float value of bf16 bits x[i] (exact). */
@@ -162,6 +163,6 @@ final class CpuVector {
             IntVector wide = (IntVector) ShortVector.fromArray(K.H, x, xo + i).convertShape(VectorOperators.S2I, K.I, 0);
             wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(o, oo + i);
         }
-        for (; i < n; i++) o[oo + i] = Half.bf16ToFloat(x[xo + i]);
+        for (; i < n; i++) o[oo + i] = HalfFloats.bf16ToFloat(x[xo + i]);
     }
 }

@@ -1,5 +1,6 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.HalfFloats;
 import dev.flare.tensor.DType;
 import dev.flare.tensor.Tensor;
 
@@ -49,8 +50,8 @@ final class Lanes {
         switch (type) {
             case F32 -> { float[] a = (float[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = a[o]; }
             case F64 -> { double[] a = (double[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = a[o]; }
-            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = Half.bf16ToFloat(a[o]); }
-            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = Half.f16ToFloat(a[o]); }
+            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = HalfFloats.bf16ToFloat(a[o]); }
+            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = HalfFloats.f16ToFloat(a[o]); }
             case I32 -> { int[] a = (int[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = a[o]; }
             case I64 -> { long[] a = (long[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = a[o]; }
             case BOOL -> { byte[] a = (byte[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = a[o]; }
@@ -66,8 +67,8 @@ final class Lanes {
             case BOOL -> { byte[] a = (byte[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = a[o]; }
             case F32 -> { float[] a = (float[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = (long) a[o]; }
             case F64 -> { double[] a = (double[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = (long) a[o]; }
-            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = (long) Half.bf16ToFloat(a[o]); }
-            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = (long) Half.f16ToFloat(a[o]); }
+            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = (long) HalfFloats.bf16ToFloat(a[o]); }
+            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) buf[i] = (long) HalfFloats.f16ToFloat(a[o]); }
         }
     }
 
@@ -76,8 +77,8 @@ final class Lanes {
         switch (type) {
             case F32 -> { float[] a = (float[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (float) buf[i]; }
             case F64 -> { double[] a = (double[]) array; for (int i = 0; i < n; i++, o += s) a[o] = buf[i]; }
-            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = Half.floatToBf16((float) buf[i]); }
-            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = Half.floatToF16((float) buf[i]); }
+            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = HalfFloats.floatToBf16((float) buf[i]); }
+            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = HalfFloats.floatToF16((float) buf[i]); }
             case I32 -> { int[] a = (int[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (int) buf[i]; }
             case I64 -> { long[] a = (long[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (long) buf[i]; }
             case BOOL -> { byte[] a = (byte[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (byte) (buf[i] != 0 ? 1 : 0); }
@@ -92,8 +93,8 @@ final class Lanes {
             case BOOL -> { byte[] a = (byte[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (byte) (buf[i] != 0 ? 1 : 0); }
             case F32 -> { float[] a = (float[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (float) buf[i]; }
             case F64 -> { double[] a = (double[]) array; for (int i = 0; i < n; i++, o += s) a[o] = (double) buf[i]; }
-            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = Half.floatToBf16((float) buf[i]); }
-            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = Half.floatToF16((float) buf[i]); }
+            case BF16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = HalfFloats.floatToBf16((float) buf[i]); }
+            case F16 -> { short[] a = (short[]) array; for (int i = 0; i < n; i++, o += s) a[o] = HalfFloats.floatToF16((float) buf[i]); }
         }
     }
 
@@ -103,8 +104,8 @@ final class Lanes {
         switch (type) {
             case F32 -> ((float[]) array)[o] = (float) v;
             case F64 -> ((double[]) array)[o] = v;
-            case BF16 -> ((short[]) array)[o] = Half.floatToBf16((float) v);
-            case F16 -> ((short[]) array)[o] = Half.floatToF16((float) v);
+            case BF16 -> ((short[]) array)[o] = HalfFloats.floatToBf16((float) v);
+            case F16 -> ((short[]) array)[o] = HalfFloats.floatToF16((float) v);
             case I32 -> ((int[]) array)[o] = (int) v;
             case I64 -> ((long[]) array)[o] = (long) v;
             case BOOL -> ((byte[]) array)[o] = (byte) (v != 0 ? 1 : 0);
@@ -120,8 +121,8 @@ final class Lanes {
             case BOOL -> ((byte[]) array)[o] = (byte) (v != 0 ? 1 : 0);
             case F32 -> ((float[]) array)[o] = (float) v;
             case F64 -> ((double[]) array)[o] = (double) v;
-            case BF16 -> ((short[]) array)[o] = Half.floatToBf16((float) v);
-            case F16 -> ((short[]) array)[o] = Half.floatToF16((float) v);
+            case BF16 -> ((short[]) array)[o] = HalfFloats.floatToBf16((float) v);
+            case F16 -> ((short[]) array)[o] = HalfFloats.floatToF16((float) v);
         }
     }
 }

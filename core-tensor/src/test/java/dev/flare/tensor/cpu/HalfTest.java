@@ -1,5 +1,6 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.HalfFloats;
 import dev.flare.tensor.TestTensors;
 import org.junit.jupiter.api.Test;
 
@@ -16,8 +17,8 @@ class HalfTest {
             Float.intBitsToFloat(0x7F7F_7FFF)};
 
     private void checkBf16(float f) {
-        short h = Half.floatToBf16(f);
-        float back = Half.bf16ToFloat(h);
+        short h = HalfFloats.floatToBf16(f);
+        float back = HalfFloats.bf16ToFloat(h);
         float expected = TestTensors.refBf16(f);
         String what = r.at("bf16 of " + f + " (bits " + Integer.toHexString(Float.floatToRawIntBits(f)) + ")");
         if (Float.isNaN(f)) {
@@ -30,8 +31,8 @@ class HalfTest {
     }
 
     private void checkF16(float f) {
-        short h = Half.floatToF16(f);
-        float back = Half.f16ToFloat(h);
+        short h = HalfFloats.floatToF16(f);
+        float back = HalfFloats.f16ToFloat(h);
         String what = r.at("f16 of " + f);
         if (Float.isNaN(f)) {
             assertTrue(Float.isNaN(back) && (h & 0x0200) != 0, what + ": quiet NaN");
@@ -73,8 +74,8 @@ class HalfTest {
         for (int i = 0; i < 200_000; i++) checkBf16(Float.intBitsToFloat(r.rnd.nextInt()));
         for (int i = 0; i < 0x10000; i++) {
             short h = (short) i;
-            float f = Half.bf16ToFloat(h);
-            if (!Float.isNaN(f)) assertEquals(h, Half.floatToBf16(f), r.at("bf16 round trip of " + Integer.toHexString(i)));
+            float f = HalfFloats.bf16ToFloat(h);
+            if (!Float.isNaN(f)) assertEquals(h, HalfFloats.floatToBf16(f), r.at("bf16 round trip of " + Integer.toHexString(i)));
         }
     }
 

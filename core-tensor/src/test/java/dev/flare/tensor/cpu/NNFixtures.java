@@ -1,5 +1,6 @@
 package dev.flare.tensor.cpu;
 
+import dev.flare.tensor.HalfFloats;
 import dev.flare.tensor.DType;
 import dev.flare.tensor.Shapes;
 import dev.flare.tensor.Tensor;
@@ -114,8 +115,8 @@ final class NNFixtures {
         switch (dt) {
             case F32 -> ((float[]) arr)[i] = (float) v;
             case F64 -> ((double[]) arr)[i] = v;
-            case BF16 -> ((short[]) arr)[i] = HalfNN.floatToBf16((float) v);
-            case F16 -> ((short[]) arr)[i] = HalfNN.floatToF16((float) v);
+            case BF16 -> ((short[]) arr)[i] = HalfFloats.floatToBf16((float) v);
+            case F16 -> ((short[]) arr)[i] = HalfFloats.floatToF16((float) v);
             case I32 -> ((int[]) arr)[i] = (int) v;
             case I64 -> ((long[]) arr)[i] = (long) v;
             default -> throw new IllegalArgumentException(dt.toString());
@@ -126,8 +127,8 @@ final class NNFixtures {
         return switch (dt) {
             case F32 -> ((float[]) arr)[i];
             case F64 -> ((double[]) arr)[i];
-            case BF16 -> HalfNN.bf16ToFloat(((short[]) arr)[i]);
-            case F16 -> HalfNN.f16ToFloat(((short[]) arr)[i]);
+            case BF16 -> HalfFloats.bf16ToFloat(((short[]) arr)[i]);
+            case F16 -> HalfFloats.f16ToFloat(((short[]) arr)[i]);
             case I32 -> ((int[]) arr)[i];
             case I64 -> ((long[]) arr)[i];
             default -> throw new IllegalArgumentException(dt.toString());
