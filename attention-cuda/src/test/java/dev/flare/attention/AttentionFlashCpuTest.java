@@ -1,0 +1,156 @@
+package dev.flare.attention;
+
+import dev.flare.autograd.GradCheck;
+import dev.flare.tensor.DType;
+import dev.flare.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** FLASH_CPU against the MATH reference (forward and the three gradients), gradient checks, dropout. */
+class AttentionFlashCpuTest {
+    private final long seed = new Random().nextLong();
+    private final Random rnd = new Random(seed);
+
+    private Tensor randn(DType dtype, int... shape) {
+        int n = 1;
+        for (int s : shape) n *= s;
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = rnd.nextGaussian();
+        Tensor t = Tensor.fromArray(v, shape);
+        return dtype == DType.F64 ? t : t.to(dtype);
+    }
+
+    private static double maxDiff(Tensor a, Tensor b) {
+        assertArrayEquals(a.shape(), b.shape());
+        double[] x = a.toDoubleArray(), y = b.toDoubleArray();
+        double m = 0;
+        for (int i = 0; i < x.length; i++) {
+            if (Double.isNaN(x[i]) || Double.isNaN(y[i])) return Double.NaN;
+            m = Math.max(m, Math.abs(x[i] - y[i]));
+        }
+        return m;
+    }
+
+    private record Case(int b, int hq, int hkv, int sq, int sk, int d, int dv, boolean causal, CausalAlignment align) {
+        AttentionOptions options() {
+            return AttentionOptions.DEFAULT.withCausal(causal).withCausalAlignment(align).withEnableGqa(hq != hkv);
+        }
+    }
+
+    /** Runs both backends on the same leaves; compares outputs and dq, dk, dv. */
+    private void compare(Case c, AttentionOptions opts, DType dtype, double tol) {
+        String why = c + " " + dtype + " seed " + seed;
+        Tensor q = randn(dtype, c.b, c.hq, c.sq, c.d), k = randn(dtype, c.b, c.hkv, c.sk, c.d), v = randn(dtype, c.b, c.hkv, c.sk, c.dv);
+        Tensor w = randn(dtype, c.b, c.hq, c.sq, c.dv);
+        Tensor[][] grads = new Tensor[2][];
+        Tensor[] outs = new Tensor[2];
+        AttentionBackend[] backends = {AttentionBackend.MATH, AttentionBackend.FLASH_CPU};
+        for (int r = 0; r < 2; r++) {
+            Tensor lq = q.detach().requiresGrad(true), lk = k.detach().requiresGrad(true), lv = v.detach().requiresGrad(true);
+            Tensor o = Attention.scaledDotProductAttention(lq, lk, lv, opts.withBackend(backends[r]));
+            assertArrayEquals(new int[]{c.b, c.hq, c.sq, c.dv}, o.shape(), why);
+            o.mul(w).sum().backward();
+            outs[r] = o;
+            grads[r] = new Tensor[]{lq.grad(), lk.grad(), lv.grad()};
+        }
+        assertTrue(maxDiff(outs[0], outs[1]) <= tol, "output differs by " + maxDiff(outs[0], outs[1]) + ": " + why);
+        String[] names = {"dq", "dk", "dv"};
+        for (int i = 0; i < 3; i++) {
+            double diff = maxDiff(grads[0][i], grads[1][i]);
+            assertTrue(diff <= tol, names[i] + " differs by " + diff + ": " + why);
+        }
+    }
+
+    private static final Case[] CASES = {
+            new Case(1, 2, 2, 17, 17, 32, 32, false, CausalAlignment.TOP_LEFT),
+            new Case(2, 2, 2, 65, 65, 64, 64, true, CausalAlignment.TOP_LEFT),
+            new Case(1, 4, 2, 17, 33, 32, 32, true, CausalAlignment.BOTTOM_RIGHT),   // GQA, decoding-style
+            new Case(1, 4, 1, 130, 70, 32, 16, true, CausalAlignment.TOP_LEFT),      // MQA, Sq > Sk, Dv != D
+            new Case(1, 2, 2, 1, 17, 96, 96, true, CausalAlignment.BOTTOM_RIGHT),    // one query
+            new Case(1, 1, 1, 33, 17, 128, 128, true, CausalAlignment.BOTTOM_RIGHT), // rows with no visible key
+            new Case(1, 1, 1, 5, 9, 256, 256, false, CausalAlignment.TOP_LEFT),
+            new Case(1, 2, 2, 70, 130, 32, 32, true, CausalAlignment.TOP_LEFT),
+    };
+
+    @Test
+    void flashCpuMatchesMathInF64() {
+        for (Case c : CASES) compare(c, c.options(), DType.F64, 1e-10);
+    }
+
+    @Test
+    void flashCpuMatchesMathInF32() {
+        compare(CASES[1], CASES[1].options(), DType.F32, 2e-4);
+        compare(CASES[3], CASES[3].options(), DType.F32, 2e-4);
+    }
+
+    @Test
+    void dropoutMasksAgreeBetweenBackends() {
+        for (Case c : new Case[]{CASES[0], CASES[2], CASES[3]}) {
+            AttentionOptions o = c.options().withDropout(0.3).withDropoutSeed(rnd.nextLong(), rnd.nextInt(1000));
+            compare(c, o, DType.F64, 1e-10);
+        }
+    }
+
+    @Test
+    void customScaleAndNonContiguousViews() {
+        int b = 2, h = 3, s = 19, d = 8;
+        Tensor qb = randn(DType.F64, b, s, h, d), kb = randn(DType.F64, b, s, h, d), vb = randn(DType.F64, b, s, h, d);
+        AttentionOptions o = AttentionOptions.causal().withScale(0.3);
+        Tensor ref = Attention.scaledDotProductAttention(qb.transpose(1, 2).contiguous(), kb.transpose(1, 2).contiguous(),
+                vb.transpose(1, 2).contiguous(), o.withBackend(AttentionBackend.MATH));
+        Tensor got = Attention.scaledDotProductAttention(qb.transpose(1, 2), kb.transpose(1, 2), vb.transpose(1, 2),
+                o.withBackend(AttentionBackend.FLASH_CPU));
+        assertTrue(maxDiff(ref, got) < 1e-10, "seed " + seed);
+    }
+
+    @Test
+    void threeDimensionalInputsGiveThreeDimensionalOutput() {
+        Tensor q = randn(DType.F64, 2, 5, 4), k = randn(DType.F64, 2, 7, 4), v = randn(DType.F64, 2, 7, 3);
+        Tensor o = Attention.scaledDotProductAttention(q, k, v);
+        assertArrayEquals(new int[]{2, 5, 3}, o.shape());
+        Tensor ref = Attention.scaledDotProductAttention(q, k, v, AttentionOptions.DEFAULT.withBackend(AttentionBackend.MATH));
+        assertTrue(maxDiff(ref, o) < 1e-10);
+    }
+
+    @Test
+    void fullyMaskedRowsGiveZeroOutput() {
+        Tensor q = randn(DType.F64, 1, 1, 4, 4), k = randn(DType.F64, 1, 1, 2, 4), v = randn(DType.F64, 1, 1, 2, 4);
+        AttentionOptions o = AttentionOptions.causal().withCausalAlignment(CausalAlignment.BOTTOM_RIGHT);
+        for (AttentionBackend be : new AttentionBackend[]{AttentionBackend.MATH, AttentionBackend.FLASH_CPU}) {
+            Tensor out = Attention.scaledDotProductAttention(q, k, v, o.withBackend(be));
+            double[] a = out.toDoubleArray();
+            for (int i = 0; i < 8; i++) assertEquals(0.0, a[i], 0.0, be + " element " + i);   // rows 0, 1 see no key
+            assertNotEquals(0.0, a[8], be.toString());
+        }
+    }
+
+    @Test
+    void reducedPrecisionInputs() {
+        Tensor q = randn(DType.BF16, 1, 2, 9, 32), k = randn(DType.BF16, 1, 2, 9, 32), v = randn(DType.BF16, 1, 2, 9, 32);
+        Tensor ref = Attention.scaledDotProductAttention(q.to(DType.F64), k.to(DType.F64), v.to(DType.F64), AttentionOptions.causal());
+        Tensor got = Attention.scaledDotProductAttention(q, k, v, AttentionOptions.causal().withBackend(AttentionBackend.FLASH_CPU));
+        assertEquals(DType.BF16, got.dtype());
+        assertTrue(maxDiff(ref, got.to(DType.F64)) < 2e-2, "seed " + seed);
+    }
+
+    private void gradCheck(AttentionOptions o, int hq, int hkv) {
+        Tensor q = randn(DType.F64, 1, hq, 3, 4).requiresGrad(true);
+        Tensor k = randn(DType.F64, 1, hkv, 5, 4).requiresGrad(true);
+        Tensor v = randn(DType.F64, 1, hkv, 5, 3).requiresGrad(true);
+        AttentionOptions opts = o.withBackend(AttentionBackend.FLASH_CPU).withEnableGqa(hq != hkv);
+        GradCheck.check(in -> Attention.scaledDotProductAttention(in.get(0), in.get(1), in.get(2), opts), List.of(q, k, v),
+                GradCheck.Tolerance.DEFAULT, seed);
+    }
+
+    @Test
+    void gradCheckFlashCpu() {
+        gradCheck(AttentionOptions.DEFAULT, 2, 2);
+        gradCheck(AttentionOptions.causal(), 2, 1);
+        gradCheck(AttentionOptions.causal().withCausalAlignment(CausalAlignment.BOTTOM_RIGHT), 2, 2);
+        gradCheck(AttentionOptions.DEFAULT.withDropout(0.25).withDropoutSeed(1234, 5), 2, 2);
+    }
+}
