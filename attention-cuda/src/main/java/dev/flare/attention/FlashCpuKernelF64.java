@@ -1,0 +1,192 @@
+package dev.flare.attention;
+
+import dev.flare.tensor.cpu.CpuThreads;
+
+import java.util.Arrays;
+
+/**
+ * The FLASH_CPU loops over contiguous double[] (F64 inputs). {@link FlashCpuKernelF32} is the same code over
+ * float[], generated from this file (see its header): edit here, then regenerate it.
+ * Layouts: q (B, Hq, Sq, D), k (B, Hkv, Sk, D), v (B, Hkv, Sk, Dv), o (B, Hq, Sq, Dv), lse (B, Hq, Sq).
+ */
+final class FlashCpuKernelF64 {
+    static final int BLOCK_Q = 64;
+    static final int BLOCK_K = 64;
+
+    private final AttentionParams p;
+    final double[] q, k, v, o, lse;
+
+    FlashCpuKernelF64(AttentionParams p, double[] q, double[] k, double[] v) {
+        this.p = p;
+        this.q = q;
+        this.k = k;
+        this.v = v;
+        this.o = new double[p.b() * p.hq() * p.sq() * p.dv()];
+        this.lse = new double[p.b() * p.hq() * p.sq()];
+    }
+
+    private static double dot(double[] a, int ao, double[] b, int bo, int n) {
+        double acc = 0;
+        for (int e = 0; e < n; e++) acc += a[ao + e] * b[bo + e];
+        return acc;
+    }
+
+    /** Number of keys visible to query i (keys [0, limit)). */
+    private int limit(int i) {
+        return p.causal() ? Math.max(0, Math.min(p.sk(), i + p.shift() + 1)) : p.sk();
+    }
+
+    void forward() {
+        int nqb = Math.ceilDiv(p.sq(), BLOCK_Q);
+        long cost = (long) BLOCK_Q * p.sk() * (p.d() + p.dv());
+        CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost, (from, to) -> {
+            double[] m = new double[BLOCK_Q], l = new double[BLOCK_Q], acc = new double[BLOCK_Q * p.dv()];
+            double[] s = new double[BLOCK_K];
+            boolean[] keep = new boolean[BLOCK_K];
+            int[] scratch = new int[4];
+            for (int t = from; t < to; t++) forwardBlock(t / nqb / p.hq(), t / nqb % p.hq(), t % nqb, m, l, acc, s, keep, scratch);
+        });
+    }
+
+    private void forwardBlock(int b, int h, int qb, double[] m, double[] l, double[] acc, double[] s,
+                              boolean[] keep, int[] scratch) {
+        final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk();
+        int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q), rows = i1 - i0;
+        int kvh = h / p.group();
+        int qBase = (b * p.hq() + h) * sq;
+        int kBase = (b * p.hkv() + kvh) * sk;
+        Arrays.fill(m, 0, rows, Double.NEGATIVE_INFINITY);
+        Arrays.fill(l, 0, rows, 0);
+        Arrays.fill(acc, 0, rows * dv, 0);
+        int jEnd = limit(i1 - 1);               // key blocks past the last row's limit lie above the diagonal: skipped
+        final double scale = (double) p.scale(), ks = (double) p.keepScale();
+        final boolean dropout = p.dropout();
+        int th = dropout ? p.threshold() : 0;
+        for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
+            int j1 = Math.min(jEnd, j0 + BLOCK_K);
+            for (int r = 0; r < rows; r++) {
+                int i = i0 + r;
+                int lim = Math.min(j1, limit(i));
+                if (lim <= j0) continue;
+                int qo = (qBase + i) * d;
+                double tileMax = Double.NEGATIVE_INFINITY;
+                for (int j = j0; j < lim; j++) {
+                    double sc = dot(q, qo, k, (kBase + j) * d, d) * scale;
+                    s[j - j0] = sc;
+                    if (sc > tileMax) tileMax = sc;
+                }
+                double mOld = m[r], mNew = Math.max(mOld, tileMax);
+                double alpha = mOld == Double.NEGATIVE_INFINITY ? 0 : (double) Math.exp(mOld - mNew);
+                int ao = r * dv;
+                if (alpha != 1) {
+                    l[r] *= alpha;
+                    for (int e = 0; e < dv; e++) acc[ao + e] *= alpha;
+                }
+                if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
+                double sum = 0;
+                for (int j = j0; j < lim; j++) {
+                    double pe = (double) Math.exp(s[j - j0] - mNew);
+                    sum += pe;
+                    double w = pe;
+                    if (dropout) {
+                        if (!keep[j - j0]) continue;
+                        w = pe * ks;
+                    }
+                    int vo = (kBase + j) * dv;
+                    for (int e = 0; e < dv; e++) acc[ao + e] += w * v[vo + e];
+                }
+                l[r] += sum;
+                m[r] = mNew;
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            int row = qBase + i0 + r, oo = row * dv;
+            if (l[r] == 0) {           // no visible key: output 0 (documented), lse -inf
+                Arrays.fill(o, oo, oo + dv, 0);
+                lse[row] = Double.NEGATIVE_INFINITY;
+                continue;
+            }
+            double inv = 1 / l[r];
+            for (int e = 0; e < dv; e++) o[oo + e] = acc[r * dv + e] * inv;
+            lse[row] = m[r] + (double) Math.log(l[r]);
+        }
+    }
+
+    /** Returns {dq, dk, dv} (null where not wanted) for the output gradient dO (B, Hq, Sq, Dv). */
+    double[][] backward(double[] dO, boolean wantQ, boolean wantKV) {
+        final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk(), g = p.group();
+        // delta_i = rowsum(dO_i * O_i) (= sum_j P_ij dP_ij, dropout included)
+        double[] delta = new double[p.b() * p.hq() * sq];
+        for (int row = 0; row < delta.length; row++) delta[row] = dot(dO, row * dv, o, row * dv, dv);
+        double[] dq = wantQ ? new double[q.length] : null;
+        double[] dk = wantKV ? new double[k.length] : null;
+        double[] dvv = wantKV ? new double[v.length] : null;
+        final double scale = (double) p.scale(), ks = (double) p.keepScale();
+        final boolean dropout = p.dropout();
+        int th = dropout ? p.threshold() : 0;
+        long cost = (long) BLOCK_K * sq * g * (2L * d + 2L * dv);
+        if (wantKV) {
+            int nkb = Math.ceilDiv(sk, BLOCK_K);
+            CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
+                boolean[] keep = new boolean[BLOCK_K];
+                int[] scratch = new int[4];
+                for (int t = from; t < to; t++) {
+                    int b = t / nkb / p.hkv(), kvh = t / nkb % p.hkv(), kb = t % nkb;
+                    int j0 = kb * BLOCK_K, j1 = Math.min(sk, j0 + BLOCK_K);
+                    int kBase = (b * p.hkv() + kvh) * sk;
+                    for (int h = kvh * g; h < kvh * g + g; h++) {
+                        int qBase = (b * p.hq() + h) * sq;
+                        int iStart = p.causal() ? Math.max(0, j0 - p.shift()) : 0;
+                        for (int i = iStart; i < sq; i++) {
+                            int row = qBase + i;
+                            double li = lse[row];
+                            if (li == Double.NEGATIVE_INFINITY) continue;
+                            int lim = Math.min(j1, limit(i));
+                            if (lim <= j0) continue;
+                            if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
+                            int qo = row * d, go = row * dv;
+                            for (int j = j0; j < lim; j++) {
+                                int ko = (kBase + j) * d, vo = (kBase + j) * dv;
+                                double pr = (double) Math.exp(dot(q, qo, k, ko, d) * scale - li);
+                                double z = dropout ? (keep[j - j0] ? ks : 0) : 1;
+                                double dpv = dot(dO, go, v, vo, dv);
+                                double pz = pr * z;
+                                if (pz != 0) for (int e = 0; e < dv; e++) dvv[vo + e] += pz * dO[go + e];
+                                double ds = pr * (dpv * z - delta[row]) * scale;
+                                for (int e = 0; e < d; e++) dk[ko + e] += ds * q[qo + e];
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        if (wantQ) {
+            int nqb = Math.ceilDiv(sq, BLOCK_Q);
+            CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
+                boolean[] keep = new boolean[sk];
+                int[] scratch = new int[4];
+                for (int t = from; t < to; t++) {
+                    int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
+                    int kBase = (b * p.hkv() + h / g) * sk;
+                    int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q);
+                    for (int i = i0; i < i1; i++) {
+                        int row = (b * p.hq() + h) * sq + i;
+                        double li = lse[row];
+                        if (li == Double.NEGATIVE_INFINITY) continue;
+                        int lim = limit(i);
+                        if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, 0, lim, th, keep, scratch);
+                        int qo = row * d, go = row * dv;
+                        for (int j = 0; j < lim; j++) {
+                            int ko = (kBase + j) * d, vo = (kBase + j) * dv;
+                            double pr = (double) Math.exp(dot(q, qo, k, ko, d) * scale - li);
+                            double z = dropout ? (keep[j] ? ks : 0) : 1;
+                            double ds = pr * (dot(dO, go, v, vo, dv) * z - delta[row]) * scale;
+                            for (int e = 0; e < d; e++) dq[qo + e] += ds * k[ko + e];
+                        }
+                    }
+                }
+            });
+        }
+        return new double[][]{dq, dk, dvv};
+    }
+}
