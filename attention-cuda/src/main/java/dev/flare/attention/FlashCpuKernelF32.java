@@ -1,13 +1,16 @@
 package dev.flare.attention;
 
 import dev.flare.tensor.cpu.CpuThreads;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
 /**
  * The FLASH_CPU loops over contiguous float[] (F32 inputs; BF16/F16 are converted to F32 on entry), with the
  * online softmax and all accumulation in float. GENERATED from {@link FlashCpuKernelF64}, do not edit:
- * {@code sed -e 's/F64/F32/g; s/double/float/g; s/Double\./Float./g' FlashCpuKernelF64.java} (then this comment).
+ * {@code sed -e 's/F64/F32/g; s/double/float/g; s/Double/Float/g' FlashCpuKernelF64.java} (then this comment).
  * Layouts: q (B, Hq, Sq, D), k (B, Hkv, Sk, D), v (B, Hkv, Sk, Dv), o (B, Hq, Sq, Dv), lse (B, Hq, Sq).
  */
 final class FlashCpuKernelF32 {
@@ -26,10 +29,29 @@ final class FlashCpuKernelF32 {
         this.lse = new float[p.b() * p.hq() * p.sq()];
     }
 
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
+    /** sum_e a[ao + e] * b[bo + e] over n elements (Vector API, fixed order). */
     private static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        int e = 0, upper = SPECIES.loopBound(n);
         float acc = 0;
-        for (int e = 0; e < n; e++) acc += a[ao + e] * b[bo + e];
+        if (upper > 0) {
+            FloatVector sum = FloatVector.zero(SPECIES);
+            for (; e < upper; e += SPECIES.length())
+                sum = FloatVector.fromArray(SPECIES, a, ao + e).fma(FloatVector.fromArray(SPECIES, b, bo + e), sum);
+            acc = sum.reduceLanes(VectorOperators.ADD);
+        }
+        for (; e < n; e++) acc += a[ao + e] * b[bo + e];
         return acc;
+    }
+
+    /** y[yo + e] += w * x[xo + e] over n elements. */
+    private static void axpy(float w, float[] x, int xo, float[] y, int yo, int n) {
+        int e = 0, upper = SPECIES.loopBound(n);
+        FloatVector wv = FloatVector.broadcast(SPECIES, w);
+        for (; e < upper; e += SPECIES.length())
+            FloatVector.fromArray(SPECIES, x, xo + e).fma(wv, FloatVector.fromArray(SPECIES, y, yo + e)).intoArray(y, yo + e);
+        for (; e < n; e++) y[yo + e] += w * x[xo + e];
     }
 
     /** Number of keys visible to query i (keys [0, limit)). */
@@ -94,7 +116,7 @@ final class FlashCpuKernelF32 {
                         w = pe * ks;
                     }
                     int vo = (kBase + j) * dv;
-                    for (int e = 0; e < dv; e++) acc[ao + e] += w * v[vo + e];
+                    axpy(w, v, vo, acc, ao, dv);
                 }
                 l[r] += sum;
                 m[r] = mNew;
@@ -152,9 +174,9 @@ final class FlashCpuKernelF32 {
                                 float z = dropout ? (keep[j - j0] ? ks : 0) : 1;
                                 float dpv = dot(dO, go, v, vo, dv);
                                 float pz = pr * z;
-                                if (pz != 0) for (int e = 0; e < dv; e++) dvv[vo + e] += pz * dO[go + e];
+                                if (pz != 0) axpy(pz, dO, go, dvv, vo, dv);
                                 float ds = pr * (dpv * z - delta[row]) * scale;
-                                for (int e = 0; e < d; e++) dk[ko + e] += ds * q[qo + e];
+                                axpy(ds, q, qo, dk, ko, d);
                             }
                         }
                     }
@@ -182,7 +204,7 @@ final class FlashCpuKernelF32 {
                             float pr = (float) Math.exp(dot(q, qo, k, ko, d) * scale - li);
                             float z = dropout ? (keep[j] ? ks : 0) : 1;
                             float ds = pr * (dot(dO, go, v, vo, dv) * z - delta[row]) * scale;
-                            for (int e = 0; e < d; e++) dq[qo + e] += ds * k[ko + e];
+                            axpy(ds, k, ko, dq, qo, d);
                         }
                     }
                 }

@@ -1,6 +1,9 @@
 package dev.flare.attention;
 
 import dev.flare.tensor.cpu.CpuThreads;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -25,10 +28,29 @@ final class FlashCpuKernelF64 {
         this.lse = new double[p.b() * p.hq() * p.sq()];
     }
 
+    private static final VectorSpecies<Double> SPECIES = DoubleVector.SPECIES_PREFERRED;
+
+    /** sum_e a[ao + e] * b[bo + e] over n elements (Vector API, fixed order). */
     private static double dot(double[] a, int ao, double[] b, int bo, int n) {
+        int e = 0, upper = SPECIES.loopBound(n);
         double acc = 0;
-        for (int e = 0; e < n; e++) acc += a[ao + e] * b[bo + e];
+        if (upper > 0) {
+            DoubleVector sum = DoubleVector.zero(SPECIES);
+            for (; e < upper; e += SPECIES.length())
+                sum = DoubleVector.fromArray(SPECIES, a, ao + e).fma(DoubleVector.fromArray(SPECIES, b, bo + e), sum);
+            acc = sum.reduceLanes(VectorOperators.ADD);
+        }
+        for (; e < n; e++) acc += a[ao + e] * b[bo + e];
         return acc;
+    }
+
+    /** y[yo + e] += w * x[xo + e] over n elements. */
+    private static void axpy(double w, double[] x, int xo, double[] y, int yo, int n) {
+        int e = 0, upper = SPECIES.loopBound(n);
+        DoubleVector wv = DoubleVector.broadcast(SPECIES, w);
+        for (; e < upper; e += SPECIES.length())
+            DoubleVector.fromArray(SPECIES, x, xo + e).fma(wv, DoubleVector.fromArray(SPECIES, y, yo + e)).intoArray(y, yo + e);
+        for (; e < n; e++) y[yo + e] += w * x[xo + e];
     }
 
     /** Number of keys visible to query i (keys [0, limit)). */
@@ -93,7 +115,7 @@ final class FlashCpuKernelF64 {
                         w = pe * ks;
                     }
                     int vo = (kBase + j) * dv;
-                    for (int e = 0; e < dv; e++) acc[ao + e] += w * v[vo + e];
+                    axpy(w, v, vo, acc, ao, dv);
                 }
                 l[r] += sum;
                 m[r] = mNew;
@@ -151,9 +173,9 @@ final class FlashCpuKernelF64 {
                                 double z = dropout ? (keep[j - j0] ? ks : 0) : 1;
                                 double dpv = dot(dO, go, v, vo, dv);
                                 double pz = pr * z;
-                                if (pz != 0) for (int e = 0; e < dv; e++) dvv[vo + e] += pz * dO[go + e];
+                                if (pz != 0) axpy(pz, dO, go, dvv, vo, dv);
                                 double ds = pr * (dpv * z - delta[row]) * scale;
-                                for (int e = 0; e < d; e++) dk[ko + e] += ds * q[qo + e];
+                                axpy(ds, q, qo, dk, ko, d);
                             }
                         }
                     }
@@ -181,7 +203,7 @@ final class FlashCpuKernelF64 {
                             double pr = (double) Math.exp(dot(q, qo, k, ko, d) * scale - li);
                             double z = dropout ? (keep[j] ? ks : 0) : 1;
                             double ds = pr * (dot(dO, go, v, vo, dv) * z - delta[row]) * scale;
-                            for (int e = 0; e < d; e++) dq[qo + e] += ds * k[ko + e];
+                            axpy(ds, k, ko, dq, qo, d);
                         }
                     }
                 }

@@ -19,7 +19,7 @@ class AttentionKernelSyncTest {
         Path dir = Path.of("src/main/java/dev/flare/attention");
         String f64 = Files.readString(dir.resolve("FlashCpuKernelF64.java"));
         String f32 = Files.readString(dir.resolve("FlashCpuKernelF32.java"));
-        String generated = f64.replace("F64", "F32").replace("double", "float").replace("Double.", "Float.");
+        String generated = f64.replace("F64", "F32").replace("double", "float").replace("Double", "Float");
         assertEquals(body(generated), body(f32), "regenerate FlashCpuKernelF32.java from FlashCpuKernelF64.java (see its header)");
     }
 }
