@@ -87,7 +87,7 @@ public final class Attention {
         return switch (chosen) {
             case MATH -> MathAttention.forward(q, k, v, mask, p);
             case FLASH_CPU -> new FlashCpuAttention(p).apply(q, k, v);
-            case FLASH_CUDA -> FlashCudaAttention.forward(q, k, v, p, options.deterministic())[0];
+            case FLASH_CUDA -> new FlashCudaAttention.Fn(p, options.deterministic()).apply(q, k, v);
             case AUTO -> throw new IllegalStateException("unreachable");
         };
     }

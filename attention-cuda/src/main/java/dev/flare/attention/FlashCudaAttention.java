@@ -1,5 +1,6 @@
 package dev.flare.attention;
 
+import dev.flare.autograd.Function;
 import dev.flare.tensor.Tensor;
 
 /**
@@ -18,6 +19,35 @@ public final class FlashCudaAttention {
 
     /** False until the CUDA kernels are built into this module. */
     public static boolean isAvailable() { return false; }
+
+    /** The autograd function {@link Attention} applies for FLASH_CUDA: saves O and lse, calls {@link #backward}. */
+    static final class Fn extends Function {
+        private final AttentionParams p;
+        private final boolean deterministic;
+        private Tensor q, k, v, o, lse;
+
+        Fn(AttentionParams p, boolean deterministic) {
+            this.p = p;
+            this.deterministic = deterministic;
+        }
+
+        @Override
+        protected Tensor forward(Tensor... in) {
+            q = in[0];
+            k = in[1];
+            v = in[2];
+            save(q, k, v);
+            Tensor[] r = FlashCudaAttention.forward(q, k, v, p, deterministic);
+            o = r[0];
+            lse = r[1];
+            return o;
+        }
+
+        @Override
+        protected Tensor[] backward(Tensor gradOutput) {
+            return FlashCudaAttention.backward(q, k, v, o, lse, gradOutput, p, deterministic);
+        }
+    }
 
     /** Returns {O, lse}. */
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, AttentionParams p, boolean deterministic) {

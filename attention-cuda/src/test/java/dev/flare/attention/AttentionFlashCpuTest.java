@@ -153,4 +153,41 @@ class AttentionFlashCpuTest {
         gradCheck(AttentionOptions.causal().withCausalAlignment(CausalAlignment.BOTTOM_RIGHT), 2, 2);
         gradCheck(AttentionOptions.DEFAULT.withDropout(0.25).withDropoutSeed(1234, 5), 2, 2);
     }
+
+    @Test
+    void dropoutAgreesInF32() {
+        Case c = CASES[2];
+        compare(c, c.options().withDropout(0.2).withDropoutSeed(rnd.nextLong(), 77), DType.F32, 2e-4);
+    }
+
+    @Test
+    void backwardIsBitwiseReproducible() {
+        Tensor q = randn(DType.F32, 2, 4, 70, 32), k = randn(DType.F32, 2, 2, 90, 32), v = randn(DType.F32, 2, 2, 90, 32);
+        AttentionOptions o = AttentionOptions.causal().withEnableGqa(true).withDropout(0.1).withDropoutSeed(5, 6)
+                .withBackend(AttentionBackend.FLASH_CPU);
+        float[][] first = null;
+        for (int run = 0; run < 2; run++) {
+            Tensor lq = q.detach().requiresGrad(true), lk = k.detach().requiresGrad(true), lv = v.detach().requiresGrad(true);
+            Tensor out = Attention.scaledDotProductAttention(lq, lk, lv, o);
+            out.sum().backward();
+            float[][] now = {out.toFloatArray(), lq.grad().toFloatArray(), lk.grad().toFloatArray(), lv.grad().toFloatArray()};
+            if (first == null) first = now;
+            else for (int i = 0; i < 4; i++) assertArrayEquals(first[i], now[i], 0f, "tensor " + i);
+        }
+    }
+
+    @Test
+    void mathGivesZeroAndFiniteGradientsForRowsMaskedByADenseMask() {
+        Tensor q = randn(DType.F64, 1, 1, 3, 4).requiresGrad(true), k = randn(DType.F64, 1, 1, 3, 4).requiresGrad(true);
+        Tensor v = randn(DType.F64, 1, 1, 3, 4).requiresGrad(true);
+        double inf = Double.NEGATIVE_INFINITY;
+        Tensor mask = Tensor.fromArray(new double[]{0, inf, 0, inf, inf, inf, 0, 0, 0}, 3, 3);   // row 1 sees nothing
+        Tensor out = Attention.scaledDotProductAttention(q, k, v, AttentionOptions.DEFAULT.withAttnMask(mask));
+        double[] o = out.toDoubleArray();
+        for (int e = 4; e < 8; e++) assertEquals(0.0, o[e], 0.0);
+        out.sum().backward();
+        for (Tensor t : new Tensor[]{q, k, v})
+            for (double g : t.grad().toDoubleArray()) assertTrue(Double.isFinite(g), "gradient " + g);
+        for (int e = 4; e < 8; e++) assertEquals(0.0, q.grad().toDoubleArray()[e], 0.0);
+    }
 }
