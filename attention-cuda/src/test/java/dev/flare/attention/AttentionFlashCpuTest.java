@@ -190,4 +190,22 @@ class AttentionFlashCpuTest {
             for (double g : t.grad().toDoubleArray()) assertTrue(Double.isFinite(g), "gradient " + g);
         for (int e = 4; e < 8; e++) assertEquals(0.0, q.grad().toDoubleArray()[e], 0.0);
     }
+
+    @Test
+    void flashCpuMatchesMathOnRandomShapes() {
+        int[] lengths = {1, 17, 65, 130};
+        int[] dims = {32, 64, 96, 128, 256};
+        for (int n = 0; n < 4; n++) {
+            int hkv = 1 + rnd.nextInt(2), hq = hkv * (1 + rnd.nextInt(3));
+            int sq = rnd.nextBoolean() ? lengths[rnd.nextInt(4)] : 1 + rnd.nextInt(80);
+            int sk = rnd.nextBoolean() ? lengths[rnd.nextInt(4)] : 1 + rnd.nextInt(80);
+            int d = dims[rnd.nextInt(dims.length)];
+            int dv = rnd.nextBoolean() ? d : 8 + rnd.nextInt(40);
+            Case c = new Case(1 + rnd.nextInt(2), hq, hkv, sq, sk, d, dv, rnd.nextBoolean(),
+                    rnd.nextBoolean() ? CausalAlignment.TOP_LEFT : CausalAlignment.BOTTOM_RIGHT);
+            AttentionOptions o = c.options();
+            if (rnd.nextBoolean()) o = o.withDropout(0.15).withDropoutSeed(rnd.nextLong(), rnd.nextInt());
+            compare(c, o, DType.F64, 1e-9);
+        }
+    }
 }
