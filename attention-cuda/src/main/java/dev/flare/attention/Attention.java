@@ -31,6 +31,20 @@ public final class Attention {
         if (q.dim() == 3 && k.dim() == 3 && v.dim() == 3) {
             return scaledDotProductAttention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), options).squeeze(0);
         }
+        return run(q, k, v, options, null);
+    }
+
+    /**
+     * FLASH_CPU's output and its saved row logsumexp (B, Hq, Sq) as {O, lse}, for comparing other backends
+     * (the CUDA kernels) against it. 4-d inputs only.
+     */
+    static Tensor[] flashCpuWithLse(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
+        Tensor[] lse = new Tensor[1];
+        Tensor o = run(q, k, v, options.withBackend(AttentionBackend.FLASH_CPU), lse);
+        return new Tensor[]{o, lse[0]};
+    }
+
+    private static Tensor run(Tensor q, Tensor k, Tensor v, AttentionOptions options, Tensor[] lseOut) {
         for (Object[] a : new Object[][]{{"q", q}, {"k", k}, {"v", v}}) {
             Tensor t = (Tensor) a[1];
             if (t.dim() != 4)
@@ -86,7 +100,12 @@ public final class Attention {
                 options.causalAlignment().shift(sq, sk), options.dropoutP(), seed, offset);
         return switch (chosen) {
             case MATH -> MathAttention.forward(q, k, v, mask, p);
-            case FLASH_CPU -> new FlashCpuAttention(p).apply(q, k, v);
+            case FLASH_CPU -> {
+                FlashCpuAttention fn = new FlashCpuAttention(p);
+                Tensor o = fn.apply(q, k, v);
+                if (lseOut != null) lseOut[0] = fn.logsumexp();
+                yield o;
+            }
             case FLASH_CUDA -> new FlashCudaAttention.Fn(p, options.deterministic()).apply(q, k, v);
             case AUTO -> throw new IllegalStateException("unreachable");
         };

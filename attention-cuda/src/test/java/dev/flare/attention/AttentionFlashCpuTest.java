@@ -208,4 +208,23 @@ class AttentionFlashCpuTest {
             compare(c, o, DType.F64, 1e-9);
         }
     }
+
+    @Test
+    void savedLogsumexpMatchesTheScores() {
+        Tensor q = randn(DType.F64, 1, 2, 5, 8), k = randn(DType.F64, 1, 2, 7, 8), v = randn(DType.F64, 1, 2, 7, 8);
+        AttentionOptions o = AttentionOptions.causal().withCausalAlignment(CausalAlignment.BOTTOM_RIGHT);
+        Tensor lse = Attention.flashCpuWithLse(q, k, v, o)[1];
+        assertArrayEquals(new int[]{1, 2, 5}, lse.shape());
+        double scale = 1 / Math.sqrt(8);
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < 5; i++) {
+                double sum = 0;
+                for (int j = 0; j <= i + 2; j++) {
+                    double dot = 0;
+                    for (int e = 0; e < 8; e++) dot += q.get(0, h, i, e) * k.get(0, h, j, e);
+                    sum += Math.exp(dot * scale);
+                }
+                assertEquals(Math.log(sum), lse.get(0, h, i), 1e-12, "seed " + seed);
+            }
+    }
 }
