@@ -22,7 +22,7 @@ final class MathAttention {
             if (mask.dtype() == DType.BOOL) s = s.maskedFill(mask.not(), Double.NEGATIVE_INFINITY);
             else s = s.add(mask.to(s.dtype()));
         }
-        if (p.causal()) s = s.maskedFill(causalBlocked(p), Double.NEGATIVE_INFINITY);
+        if (p.causal()) s = s.maskedFill(causalBlocked(p).to(s.device()), Double.NEGATIVE_INFINITY);
         // Rows with no visible key: softmax over a finite stand-in, then zero them (output 0, gradient 0).
         Tensor dead = s.detach().max(-1, true).eq(Double.NEGATIVE_INFINITY);
         Tensor zero = Tensor.scalar(0, s.dtype(), s.device());
