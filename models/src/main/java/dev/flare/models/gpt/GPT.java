@@ -1,0 +1,81 @@
+package dev.flare.models.gpt;
+
+import dev.flare.nn.Dropout;
+import dev.flare.nn.Embedding;
+import dev.flare.nn.LayerNorm;
+import dev.flare.nn.Module;
+import dev.flare.nn.ModuleList;
+import dev.flare.tensor.DType;
+import dev.flare.tensor.Device;
+import dev.flare.tensor.Tensor;
+import dev.flare.tensor.random.Generator;
+
+import java.util.Arrays;
+
+/**
+ * GPT-2: token and position embeddings, nLayer pre-LN blocks, a final LayerNorm and an LM head tied to the
+ * token embedding. Parameter names follow GPT-2 (wte, wpe, h.N.attn.c_attn, ..., ln_f), and Linear weights
+ * are stored (in, out) as GPT-2's Conv1D.
+ */
+public final class GPT extends Module {
+    private final GPTConfig cfg;
+    public final Embedding wte;
+    public final Embedding wpe;
+    private final Dropout drop;
+    public final ModuleList<Block> blocks;
+    public final LayerNorm lnF;
+
+    /** logits (B, T, V), or (B, 1, V) when only the last position was asked for; loss is null without targets. */
+    public record Output(Tensor logits, Tensor loss) {}
+
+    public GPT(GPTConfig cfg, Generator gen) {
+        this.cfg = cfg;
+        wte = registerModule("wte", new Embedding(cfg.vocabSize(), cfg.nEmbd(), gen));
+        wpe = registerModule("wpe", new Embedding(cfg.blockSize(), cfg.nEmbd(), gen));
+        drop = registerModule("drop", new Dropout(cfg.dropout(), gen));
+        blocks = registerModule("h", new ModuleList<>());
+        for (int i = 0; i < cfg.nLayer(); i++) blocks.add(new Block(cfg, gen));
+        lnF = registerModule("ln_f", new LayerNorm(cfg.nEmbd(), cfg.bias()));
+    }
+
+    public GPTConfig config() { return cfg; }
+
+    /** Training/evaluation forward over ids (B, T) with optional targets (B, T) (ignore index -100). */
+    public Output forward(Tensor ids, Tensor targets) {
+        return forward(ids, targets, null, false);
+    }
+
+    /**
+     * The general forward. With a cache, ids are the next positions after the cached ones. lastOnly computes
+     * the LM head for the last position only (inference).
+     */
+    public Output forward(Tensor ids, Tensor targets, KvCache cache, boolean lastOnly) {
+        if (ids.dim() != 2) throw new IllegalArgumentException("ids: expected (B, T), got shape " + Arrays.toString(ids.shape()));
+        int b = ids.size(0), t = ids.size(1), past = cache == null ? 0 : cache.length();
+        if (past + t > cfg.blockSize())
+            throw new IllegalArgumentException("ids: " + (past + t) + " positions exceed the context length (blockSize) " + cfg.blockSize());
+        Tensor pos = Tensor.arange(past, past + t, 1, DType.I64, ids.device());
+        Tensor x = drop.forward(wte.forward(ids).add(wpe.forward(pos)));
+        for (int i = 0; i < blocks.size(); i++) x = blocks.get(i).forward(x, cache, i);
+        if (cache != null) cache.advance(t);
+        x = lnF.forward(x);
+        if (lastOnly) x = x.narrow(1, t - 1, 1);
+        Tensor logits = x.matmul(wte.weight.value().t());                       // tied LM head
+        Tensor loss = null;
+        if (targets != null) {
+            if (lastOnly) throw new IllegalArgumentException("targets: a loss needs logits for every position (lastOnly = false)");
+            if (!Arrays.equals(targets.shape(), ids.shape()))
+                throw new IllegalArgumentException("targets: expected shape " + Arrays.toString(ids.shape()) + ", got " + Arrays.toString(targets.shape()));
+            loss = Tensor.crossEntropy(logits.to(DType.F32), targets, -100);
+        }
+        return new Output(logits, loss);
+    }
+
+    /** A KV cache sized for this model. */
+    public KvCache newCache(int batch, int maxLength) {
+        Tensor w = wte.weight.value();
+        return new KvCache(cfg, batch, maxLength, w.dtype(), w.device());
+    }
+
+    public Device device() { return wte.weight.value().device(); }
+}
