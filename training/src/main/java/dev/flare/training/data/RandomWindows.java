@@ -4,17 +4,17 @@ import dev.flare.tensor.Tensor;
 import dev.flare.tensor.random.Philox4x32;
 
 /**
- * Batches of random windows from a token file, as nanoGPT's get_batch: inputs x = tokens[i, i + T) and targets
+ * Batches of random windows from a token sequence, as nanoGPT's get_batch: inputs x = tokens[i, i + T) and targets
  * y = tokens[i + 1, i + T + 1) for B random starts i. Starts come from Philox keyed by the seed and counted by
  * (batch number, row), so batch k is the same whenever it is drawn: a resumed run continues exactly.
  */
 public final class RandomWindows {
-    private final TokenFile tokens;
+    private final Tokens tokens;
     private final int batch, context;
     private final long seed;
     private long next;                    // the number of the next batch
 
-    public RandomWindows(TokenFile tokens, int batch, int context, long seed) {
+    public RandomWindows(Tokens tokens, int batch, int context, long seed) {
         if (batch <= 0) throw new IllegalArgumentException("batch: expected > 0, got " + batch);
         if (context <= 0) throw new IllegalArgumentException("context: expected > 0, got " + context);
         if (tokens.length() < context + 1L)

@@ -17,7 +17,7 @@ import java.nio.file.StandardOpenOption;
  * vocabulary fits (at most 65536 tokens), else uint32. The file is memory-mapped; the element width is given
  * by the vocabulary size, so a nanoGPT file opens with {@code open(path, 50257)}.
  */
-public final class TokenFile implements AutoCloseable {
+public final class TokenFile implements Tokens, AutoCloseable {
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -69,8 +69,10 @@ public final class TokenFile implements AutoCloseable {
         }
     }
 
+    @Override
     public long length() { return length; }
 
+    @Override
     public int vocabSize() { return vocabSize; }
 
     /** Token at index i, checked against the vocabulary (a corrupt file is reported, not passed on). */
@@ -83,7 +85,7 @@ public final class TokenFile implements AutoCloseable {
         return t;
     }
 
-    /** Copies tokens [from, from + n) into dst starting at dstOff, as longs. */
+    @Override
     public void read(long from, long[] dst, int dstOff, int n) {
         for (int k = 0; k < n; k++) dst[dstOff + k] = get(from + k);
     }
