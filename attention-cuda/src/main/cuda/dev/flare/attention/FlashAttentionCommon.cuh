@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
+#include <stddef.h>
 
 // ---------------------------------------------------------------------------------------------
 // Parameter structs (passed by value). Strides are in elements; the last dim is contiguous.
@@ -55,6 +56,21 @@ struct FlashBwdParams {
     float keep_scale;
     int deterministic;  // 1: dkdv kernel does not touch dq_accum; run flash_bwd_dq_* instead of convert
 };
+
+// The Java side writes these structs byte by byte: keep the layout fixed.
+static_assert(sizeof(void*) == 8, "64-bit only");
+static_assert(offsetof(FlashFwdParams, q_batch_stride) == 40, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, B) == 136, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, scale) == 156, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, seed) == 168, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, keep_scale) == 184, "FlashFwdParams layout");
+static_assert(sizeof(FlashFwdParams) == 192, "FlashFwdParams layout");
+static_assert(offsetof(FlashBwdParams, q_batch_stride) == 88, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, B) == 280, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, scale) == 300, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, seed) == 312, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, deterministic) == 332, "FlashBwdParams layout");
+static_assert(sizeof(FlashBwdParams) == 336, "FlashBwdParams layout");
 
 namespace flare_attn {
 
