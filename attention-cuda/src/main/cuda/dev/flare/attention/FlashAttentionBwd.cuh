@@ -7,6 +7,7 @@
 //  4. bwd_convert_dq_kernel (non-deterministic mode): dq_accum -> dq dtype.
 #pragma once
 #include "FlashAttentionCommon.cuh"
+#include "FlashAttentionFwd.cuh"  // load_tile_async
 
 namespace flare_attn {
 
@@ -265,6 +266,211 @@ __device__ __forceinline__ void bwd_convert_dq_kernel(const FlashBwdParams p) {
     const float* src = p.dq_accum + (long long)(b * p.Hq + h) * p.Sq * D;
     T* dqg = reinterpret_cast<T*>(p.dq) + b * p.dq_batch_stride + h * p.dq_head_stride;
     dqg[(long long)row * p.dq_seq_stride + d] = DT<T>::from_f(src[e]);
+}
+
+}  // namespace flare_attn
+
+// =============================================================================================
+// Tensor-core dK/dV kernel (bf16/f16, D <= 128). Same contract as bwd_dkdv_kernel (it may be used in its
+// place; deterministic mode then still uses bwd_dq_kernel for dQ).
+// One CTA per (key block of BC = 16*NW keys, kv head, batch); warp w owns keys w*16..w*16+15 and works on
+// transposed scores: S^T = K Q^T, dP~^T = V dO^T (16 keys x BR queries per warp), then
+// dV += (P∘Z)^T dO, dK += dS^T Q (accumulators in registers, fp32), and dQ += dS K via smem dS^T (bf16)
+// and fp32 atomics into dq_accum.
+// =============================================================================================
+namespace flare_attn {
+
+template <int D> struct BwdTcCfg {
+    static constexpr int NW = 4;
+    static constexpr int NT = NW * 32;
+    static constexpr int BC = 16 * NW;              // keys per CTA
+    static constexpr int BR = (D <= 64) ? 64 : 32;  // queries per step
+    static constexpr int LD = D + 8;                // K, V, Q, dO smem stride (elements)
+    static constexpr int LDS = BR + 8;              // dS^T smem stride (elements)
+    // bytes: K, V [BC][LD], Q, dO [BR][LD] (2-byte), dS^T [BC][LDS] (2-byte), lse*log2e, delta [BR] fp32
+    static constexpr int SMEM_BYTES = (2 * BC * LD + 2 * BR * LD + BC * LDS) * 2 + 2 * BR * 4;
+};
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
+    using C = BwdTcCfg<D>;
+    constexpr int NT = C::NT, BC = C::BC, BR = C::BR, LD = C::LD, LDS = C::LDS;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    T* sK = reinterpret_cast<T*>(smem_raw);
+    T* sV = sK + BC * LD;
+    T* sQ = sV + BC * LD;
+    T* sdO = sQ + BR * LD;
+    T* sdS = sdO + BR * LD;
+    float* sLse = reinterpret_cast<float*>(sdS + BC * LDS);  // lse * log2e
+    float* sDelta = sLse + BR;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g4 = lane >> 2, tq = lane & 3;
+    const int k0 = blockIdx.x * BC, hk = blockIdx.y, b = blockIdx.z;
+    const int group = p.Hq / p.Hkv;
+    const int Sq = p.Sq, Sk = p.Sk;
+    const int off = causal_offset(p.causal, Sq, Sk);
+    const float sl2 = p.scale * kLog2e;
+
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    load_tile_async<T, D, BC, NT>(sK, kg, p.k_seq_stride, k0, Sk, tid);
+    load_tile_async<T, D, BC, NT>(sV, vg, p.v_seq_stride, k0, Sk, tid);
+    cp_async_commit();
+
+    float dk[D / 8][4], dv[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
+
+    const int qstart = p.causal ? max(0, k0 - off) : 0;
+    const int qb_begin = qstart / BR;
+    const int n_qb = (Sq + BR - 1) / BR;
+    const int krow[2] = {k0 + warp * 16 + g4, k0 + warp * 16 + g4 + 8};  // keys of this thread's C rows
+
+    for (int gq = 0; gq < group; ++gq) {
+        const int h = hk * group + gq;
+        const int bh = b * p.Hq + h;
+        const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
+        const T* dg = reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride;
+        for (int qb = qb_begin; qb < n_qb; ++qb) {
+            const int q0 = qb * BR;
+            __syncthreads();  // previous step's readers of sQ, sdO, sdS, sLse, sDelta are done
+            load_tile_async<T, D, BR, NT>(sQ, qg, p.q_seq_stride, q0, Sq, tid);
+            load_tile_async<T, D, BR, NT>(sdO, dg, p.do_seq_stride, q0, Sq, tid);
+            cp_async_commit();
+            for (int i = tid; i < BR; i += NT) {
+                int qi = q0 + i;
+                sLse[i] = qi < Sq ? p.lse[(long long)bh * Sq + qi] * kLog2e : 0.f;
+                sDelta[i] = qi < Sq ? p.delta[(long long)bh * Sq + qi] : 0.f;
+            }
+            cp_async_wait_all();
+            __syncthreads();
+
+            // ---- S^T = K Q^T and dP~^T = V dO^T : 16 keys x BR queries per warp
+            float s[BR / 8][4], dp[BR / 8][4];
+#pragma unroll
+            for (int i = 0; i < BR / 8; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) s[i][e] = dp[i][e] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk) {
+                uint32_t ak[4], av[4];
+                ldmatrix_x4(ak, sK + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                ldmatrix_x4(av, sV + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+                for (int pp = 0; pp < BR / 16; ++pp) {
+                    const int roff = (pp * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 + ((lane >> 3) & 1) * 8;
+                    uint32_t bq[4], bo[4];
+                    ldmatrix_x4(bq, sQ + roff);
+                    ldmatrix_x4(bo, sdO + roff);
+                    DT<T>::mma(s[2 * pp], ak, bq[0], bq[1]);
+                    DT<T>::mma(s[2 * pp + 1], ak, bq[2], bq[3]);
+                    DT<T>::mma(dp[2 * pp], av, bo[0], bo[1]);
+                    DT<T>::mma(dp[2 * pp + 1], av, bo[2], bo[3]);
+                }
+            }
+
+            // ---- P, dropout, dS (in place: s <- P∘Z, dp <- dS)
+            const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (k0 + BC - 1 > q0 + off));
+#pragma unroll
+            for (int nt = 0; nt < BR / 8; ++nt) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
+                    const int qi = q0 + qc, kj = krow[e >> 1];
+                    bool valid = true;
+                    if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
+                    float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
+                    float z = 1.f;
+                    if (p.dropout && valid)
+                        z = dropout_keep(p.seed, p.offset_lo, p.drop_threshold, qi, kj, bh) ? p.keep_scale : 0.f;
+                    s[nt][e] = P * z;
+                    dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
+                }
+            }
+
+            // ---- dS^T to smem (for dQ), dV += (P∘Z)^T dO, dK += dS^T Q
+#pragma unroll
+            for (int nt = 0; nt < BR / 8; ++nt) {
+                const int r0 = warp * 16 + g4, c0 = nt * 8 + 2 * tq;
+                *reinterpret_cast<uint32_t*>(sdS + r0 * LDS + c0) = DT<T>::pack2(dp[nt][0], dp[nt][1]);
+                *reinterpret_cast<uint32_t*>(sdS + (r0 + 8) * LDS + c0) = DT<T>::pack2(dp[nt][2], dp[nt][3]);
+            }
+#pragma unroll
+            for (int kk = 0; kk < BR / 16; ++kk) {
+                uint32_t ap[4], ad[4];
+                ap[0] = DT<T>::pack2(s[2 * kk][0], s[2 * kk][1]);
+                ap[1] = DT<T>::pack2(s[2 * kk][2], s[2 * kk][3]);
+                ap[2] = DT<T>::pack2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+                ap[3] = DT<T>::pack2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+                ad[0] = DT<T>::pack2(dp[2 * kk][0], dp[2 * kk][1]);
+                ad[1] = DT<T>::pack2(dp[2 * kk][2], dp[2 * kk][3]);
+                ad[2] = DT<T>::pack2(dp[2 * kk + 1][0], dp[2 * kk + 1][1]);
+                ad[3] = DT<T>::pack2(dp[2 * kk + 1][2], dp[2 * kk + 1][3]);
+#pragma unroll
+                for (int pp = 0; pp < D / 16; ++pp) {
+                    const int roff = (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 + (lane >> 4) * 8;
+                    uint32_t bo[4], bq[4];
+                    ldmatrix_x4_trans(bo, sdO + roff);
+                    ldmatrix_x4_trans(bq, sQ + roff);
+                    DT<T>::mma(dv[2 * pp], ap, bo[0], bo[1]);
+                    DT<T>::mma(dv[2 * pp + 1], ap, bo[2], bo[3]);
+                    DT<T>::mma(dk[2 * pp], ad, bq[0], bq[1]);
+                    DT<T>::mma(dk[2 * pp + 1], ad, bq[2], bq[3]);
+                }
+            }
+
+            if (!p.deterministic) {
+                __syncthreads();  // sdS complete
+                // dQ[BR][D] += dS[BR][BC] K[BC][D]; items (m-tile, 16-wide d slab) spread over warps
+                float* dqa = p.dq_accum + (long long)bh * Sq * D;
+                for (int it = warp; it < (BR / 16) * (D / 16); it += C::NW) {
+                    const int mt = it / (D / 16), pp = it % (D / 16);
+                    float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+                    for (int kk = 0; kk < BC / 16; ++kk) {
+                        uint32_t a[4], bk[4];
+                        ldmatrix_x4_trans(a, sdS + (kk * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + mt * 16 +
+                                                 ((lane >> 3) & 1) * 8);
+                        ldmatrix_x4_trans(bk, sK + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 +
+                                                  (lane >> 4) * 8);
+                        DT<T>::mma(acc[0], a, bk[0], bk[1]);
+                        DT<T>::mma(acc[1], a, bk[2], bk[3]);
+                    }
+#pragma unroll
+                    for (int hh = 0; hh < 2; ++hh) {
+                        const int qi = q0 + mt * 16 + g4 + 8 * hh;
+                        if (qi < Sq) {
+                            float* rowp = dqa + (long long)qi * D + pp * 16 + 2 * tq;
+                            atomicAdd(rowp, acc[0][2 * hh] * p.scale);
+                            atomicAdd(rowp + 1, acc[0][2 * hh + 1] * p.scale);
+                            atomicAdd(rowp + 8, acc[1][2 * hh] * p.scale);
+                            atomicAdd(rowp + 9, acc[1][2 * hh + 1] * p.scale);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cp_async_wait_all();
+
+    T* dkg = reinterpret_cast<T*>(p.dk) + b * p.dk_batch_stride + hk * p.dk_head_stride;
+    T* dvg = reinterpret_cast<T*>(p.dv) + b * p.dv_batch_stride + hk * p.dv_head_stride;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        const int kj = krow[hh];
+        if (kj < Sk) {
+#pragma unroll
+            for (int dn = 0; dn < D / 8; ++dn) {
+                *reinterpret_cast<uint32_t*>(dkg + (long long)kj * p.dk_seq_stride + dn * 8 + 2 * tq) =
+                    DT<T>::pack2(dk[dn][2 * hh] * p.scale, dk[dn][2 * hh + 1] * p.scale);
+                *reinterpret_cast<uint32_t*>(dvg + (long long)kj * p.dv_seq_stride + dn * 8 + 2 * tq) =
+                    DT<T>::pack2(dv[dn][2 * hh], dv[dn][2 * hh + 1]);
+            }
+        }
+    }
 }
 
 }  // namespace flare_attn

@@ -7,7 +7,8 @@
 //   flash_fwd_<dt>_d<D>            forward. bf16/f16: tensor-core kernel (FwdTcCfg); f32: SIMT kernel
 //   flash_fwd_simt_<dt>_d<D>       SIMT forward, bf16/f16 only (reference / fallback)
 //   flash_bwd_preprocess_<dt>_d<D> delta = rowsum(dO*O), zero dq_accum (unless deterministic)
-//   flash_bwd_dkdv_<dt>_d<D>       dK, dV (+ dQ fp32 atomics into dq_accum unless deterministic)
+//   flash_bwd_dkdv_<dt>_d<D>       dK, dV (+ dQ fp32 atomics into dq_accum unless deterministic), SIMT
+//   flash_bwd_dkdv_tc_<dt>_d<D>    same contract on tensor cores; dt in {bf16, f16}, D in {32, 64, 96, 128}
 //   flash_bwd_dq_<dt>_d<D>         deterministic dQ (writes dq directly)
 //   flash_bwd_convert_dq_<dt>_d<D> dq_accum -> dq (non-deterministic mode)
 // Launch configurations (grid, block, dynamic smem): docs/attention-kernels.md.
@@ -33,6 +34,10 @@ using namespace flare_attn;
         flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
     FLARE_BWD_ENTRIES(NAME, T, D)
 
+#define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
+    extern "C" __global__ void __launch_bounds__(BwdTcCfg<D>::NT)                                          \
+        flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_tc_kernel<T, D>(p); }
+
 #define FLARE_F32_ENTRIES(D)                                                                               \
     extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
         flash_fwd_f32_d##D(const FlashFwdParams p) { fwd_simt_kernel<float, D>(p); }                       \
@@ -47,3 +52,12 @@ FLARE_F32_ENTRIES(64)
 FLARE_F32_ENTRIES(96)
 FLARE_F32_ENTRIES(128)
 FLARE_F32_ENTRIES(256)
+
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 32)
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 64)
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 96)
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 128)
+FLARE_TC_BWD_ENTRY(f16, __half, 32)
+FLARE_TC_BWD_ENTRY(f16, __half, 64)
+FLARE_TC_BWD_ENTRY(f16, __half, 96)
+FLARE_TC_BWD_ENTRY(f16, __half, 128)
