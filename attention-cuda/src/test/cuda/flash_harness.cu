@@ -40,6 +40,9 @@ struct KSet {
     const void* dkdv = nullptr;
     const void* dq = nullptr;
     const void* conv = nullptr;
+    const void* dkdv_tc = nullptr;  // tensor-core dK/dV, bf16/f16 and D <= 128 only
+    int tc_bc = 0, tc_nt = 0;
+    size_t tc_smem = 0;
     int fwd_bm = 0, fwd_nt = 0;
     size_t fwd_smem = 0;
     int bwd_kb = 0, bwd_nt = 0;
@@ -58,6 +61,12 @@ struct KSet {
         k.fwd_nt = FwdTcCfg<D>::NT;                                                       \
         k.fwd_smem = (size_t)FwdTcCfg<D>::SMEM_ELEMS * 2;                                 \
     }
+template <int D> static void tc_cfg(KSet& k, const void* f) {
+    k.dkdv_tc = f;
+    k.tc_bc = BwdTcCfg<D>::BC;
+    k.tc_nt = BwdTcCfg<D>::NT;
+    k.tc_smem = (size_t)BwdTcCfg<D>::SMEM_BYTES;
+}
 #define KS_F32(D)                                                                         \
     {                                                                                     \
         k.fwd = (const void*)flash_fwd_f32_d##D;                                          \
@@ -90,6 +99,16 @@ static KSet get_kernels(DType dt, int D) {
         default: printf("bad D %d\n", D); exit(2);
     }
 #undef CASE_D
+#define TC_D(D)                                                                   \
+    case D:                                                                       \
+        if (dt == BF16) tc_cfg<D>(k, (const void*)flash_bwd_dkdv_tc_bf16_d##D);   \
+        if (dt == F16) tc_cfg<D>(k, (const void*)flash_bwd_dkdv_tc_f16_d##D);     \
+        break;
+    switch (D) {
+        TC_D(32) TC_D(64) TC_D(96) TC_D(128)
+        default: break;
+    }
+#undef TC_D
     static bool attr_done[3][5] = {};
     int di = D == 32 ? 0 : D == 64 ? 1 : D == 96 ? 2 : D == 128 ? 3 : 4;
     if (!attr_done[dt][di]) {
@@ -97,6 +116,8 @@ static KSet get_kernels(DType dt, int D) {
             CK(cudaFuncSetAttribute(k.fwd, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)k.fwd_smem));
         CK(cudaFuncSetAttribute(k.dkdv, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)k.bwd_smem));
         CK(cudaFuncSetAttribute(k.dq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)k.bwd_smem));
+        if (k.dkdv_tc)
+            CK(cudaFuncSetAttribute(k.dkdv_tc, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)k.tc_smem));
         attr_done[dt][di] = true;
     }
     return k;
@@ -342,10 +363,13 @@ static void run_fwd(const KSet& ks, const FlashFwdParams& fp, bool simt) {
         launch(ks.fwd, dim3(cdiv(p.Sq, ks.fwd_bm), p.Hq, p.B), dim3(ks.fwd_nt), ks.fwd_smem, &p);
 }
 
-static void run_bwd(const KSet& ks, const FlashBwdParams& bp, int D) {
+static void run_bwd(const KSet& ks, const FlashBwdParams& bp, int D, bool tc) {
     FlashBwdParams p = bp;
     launch(ks.pre, dim3(cdiv(p.Sq, kPreprocessWarps), p.Hq, p.B), dim3(kPreprocessWarps * 32), 0, &p);
-    launch(ks.dkdv, dim3(cdiv(p.Sk, ks.bwd_kb), p.Hkv, p.B), dim3(ks.bwd_nt), ks.bwd_smem, &p);
+    if (tc)
+        launch(ks.dkdv_tc, dim3(cdiv(p.Sk, ks.tc_bc), p.Hkv, p.B), dim3(ks.tc_nt), ks.tc_smem, &p);
+    else
+        launch(ks.dkdv, dim3(cdiv(p.Sk, ks.bwd_kb), p.Hkv, p.B), dim3(ks.bwd_nt), ks.bwd_smem, &p);
     if (p.deterministic)
         launch(ks.dq, dim3(cdiv(p.Sq, ks.bwd_kb), p.Hq, p.B), dim3(ks.bwd_nt), ks.bwd_smem, &p);
     else
@@ -427,8 +451,6 @@ static void run_case(const Case& c, int idx) {
     fill_params(c, d, Lq, Lk, scale, seed, off_lo, thr, keep_scale, fp, bp);
     run_fwd(ks, fp, c.simt_fwd);
     CK(cudaGetLastError());
-    run_bwd(ks, bp, D);
-    CK(cudaGetLastError());
     CK(cudaDeviceSynchronize());
 
     auto down = [&](const void* src, size_t n) {
@@ -436,37 +458,52 @@ static void run_case(const Case& c, int idx) {
         CK(cudaMemcpy(b.data(), src, b.size(), cudaMemcpyDeviceToHost));
         return decode(dt, b, n);
     };
-    std::vector<float> o = down(d.o, nq), dq = down(d.dq, nq), dk = down(d.dk, nk), dv = down(d.dv, nk);
+    std::vector<float> o = down(d.o, nq);
     std::vector<float> lse((size_t)c.B * c.Hq * c.Sq);
     CK(cudaMemcpy(lse.data(), d.lse, lse.size() * 4, cudaMemcpyDeviceToHost));
 
-    bool det_ok = true;
-    if (c.deterministic) {
-        // second run, bitwise compare gradients
-        std::vector<unsigned char> b1q(nq * es), b1k(nk * es), b1v(nk * es), b2q(nq * es), b2k(nk * es), b2v(nk * es);
-        CK(cudaMemcpy(b1q.data(), d.dq, nq * es, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(b1k.data(), d.dk, nk * es, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(b1v.data(), d.dv, nk * es, cudaMemcpyDeviceToHost));
-        CK(cudaMemset(d.dq, 0, nq * es)); CK(cudaMemset(d.dk, 0, nk * es)); CK(cudaMemset(d.dv, 0, nk * es));
-        run_bwd(ks, bp, D);
-        CK(cudaDeviceSynchronize());
-        CK(cudaMemcpy(b2q.data(), d.dq, nq * es, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(b2k.data(), d.dk, nk * es, cudaMemcpyDeviceToHost));
-        CK(cudaMemcpy(b2v.data(), d.dv, nk * es, cudaMemcpyDeviceToHost));
-        det_ok = b1q == b2q && b1k == b2k && b1v == b2v;
-    }
-
     Ref r = reference(c, q, k, v, dout, Lq, Lk, scale, seed, off_lo, thr, keep_scale);
     const double tol = dt == F32 ? 1e-4 : 1e-2;
-    Err eo = compare(o, r.o, tol), el = compare_lse(lse, r.lse, tol), eq = compare(dq, r.dq, tol),
-        ek = compare(dk, r.dk, tol), ev = compare(dv, r.dv, tol);
-    bool ok = eo.ok && el.ok && eq.ok && ek.ok && ev.ok && det_ok;
-    printf("%s  [%3d] %-4s D=%-3d B=%d Hq=%d Hkv=%d Sq=%-4d Sk=%-4d causal=%d drop=%.1f%s%s%s | O %.2e LSE %.2e dQ %.2e dK %.2e dV %.2e%s\n",
-           ok ? "PASS" : "FAIL", idx, dt_name(dt), D, c.B, c.Hq, c.Hkv, c.Sq, c.Sk, c.causal, c.pdrop,
-           c.bshd ? " bshd" : "", c.simt_fwd ? " simt-fwd" : "", c.deterministic ? " det" : "", eo.rel, el.rel,
-           eq.rel, ek.rel, ev.rel, c.deterministic ? (det_ok ? " bitwise-equal" : " NOT-BITWISE-EQUAL") : "");
-    fflush(stdout);
-    (ok ? g_pass : g_fail)++;
+    Err eo = compare(o, r.o, tol), el = compare_lse(lse, r.lse, tol);
+
+    // backward: SIMT dK/dV always; tensor-core dK/dV too where it exists (one result line each)
+    for (int variant = 0; variant < 2; ++variant) {
+        const bool tc = variant == 1;
+        if (tc && !ks.dkdv_tc) break;
+        CK(cudaMemset(d.dq, 0xff, nq * es)); CK(cudaMemset(d.dk, 0xff, nk * es));
+        CK(cudaMemset(d.dv, 0xff, nk * es)); CK(cudaMemset(d.dq_accum, 0xff, nq * 4));
+        run_bwd(ks, bp, D, tc);
+        CK(cudaGetLastError());
+        CK(cudaDeviceSynchronize());
+        std::vector<float> dq = down(d.dq, nq), dk = down(d.dk, nk), dv = down(d.dv, nk);
+
+        bool det_ok = true;
+        if (c.deterministic) {
+            // second run, bitwise compare gradients
+            std::vector<unsigned char> b1q(nq * es), b1k(nk * es), b1v(nk * es), b2q(nq * es), b2k(nk * es),
+                b2v(nk * es);
+            CK(cudaMemcpy(b1q.data(), d.dq, nq * es, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(b1k.data(), d.dk, nk * es, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(b1v.data(), d.dv, nk * es, cudaMemcpyDeviceToHost));
+            CK(cudaMemset(d.dq, 0, nq * es)); CK(cudaMemset(d.dk, 0, nk * es)); CK(cudaMemset(d.dv, 0, nk * es));
+            run_bwd(ks, bp, D, tc);
+            CK(cudaDeviceSynchronize());
+            CK(cudaMemcpy(b2q.data(), d.dq, nq * es, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(b2k.data(), d.dk, nk * es, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(b2v.data(), d.dv, nk * es, cudaMemcpyDeviceToHost));
+            det_ok = b1q == b2q && b1k == b2k && b1v == b2v;
+        }
+
+        Err eq = compare(dq, r.dq, tol), ek = compare(dk, r.dk, tol), ev = compare(dv, r.dv, tol);
+        bool ok = eo.ok && el.ok && eq.ok && ek.ok && ev.ok && det_ok;
+        printf("%s  [%3d] %-4s D=%-3d B=%d Hq=%d Hkv=%d Sq=%-4d Sk=%-4d causal=%d drop=%.1f fwd=%s bwd=%s%s%s | O %.2e LSE %.2e dQ %.2e dK %.2e dV %.2e%s\n",
+               ok ? "PASS" : "FAIL", idx, dt_name(dt), D, c.B, c.Hq, c.Hkv, c.Sq, c.Sk, c.causal, c.pdrop,
+               (c.simt_fwd || dt == F32) ? "simt" : "tc", tc ? "tc" : "simt", c.bshd ? " bshd" : "",
+               c.deterministic ? " det" : "", eo.rel, el.rel, eq.rel, ek.rel, ev.rel,
+               c.deterministic ? (det_ok ? " bitwise-equal" : " NOT-BITWISE-EQUAL") : "");
+        fflush(stdout);
+        (ok ? g_pass : g_fail)++;
+    }
     cudaFree(d.q); cudaFree(d.k); cudaFree(d.v); cudaFree(d.o); cudaFree(d.dout);
     cudaFree(d.dq); cudaFree(d.dk); cudaFree(d.dv); cudaFree(d.lse); cudaFree(d.delta); cudaFree(d.dq_accum);
 }
@@ -506,7 +543,7 @@ static std::vector<Case> make_cases() {
 // ------------------------------------------------------------------------------ bench
 static void bench() {
     printf("\n=== bench (bf16, tokens B*S = 16384, H = 2048/D; FLOPs fwd = 4*B*H*S*S*D (/2 causal), bwd = 2.5x fwd) ===\n");
-    printf("backward = preprocess + dkdv (SIMT, dQ atomics) + convert\n");
+    printf("backward = preprocess + dkdv_tc (tensor cores, dQ fp32 atomics) + convert\n");
     struct BC { int D, S, causal; float p; };
     std::vector<BC> list;
     for (int D : {64, 128})
@@ -545,8 +582,8 @@ static void bench() {
         fill_params(c, d, L, L, 1.f / std::sqrt((float)D), 42, 0, bc.p > 0 ? drop_threshold(bc.p) : 0,
                     bc.p > 0 ? 1.f / (1.f - bc.p) : 1.f, fp, bp);
         double flops = 4.0 * B * H * (double)S * S * D * (bc.causal ? 0.5 : 1.0);
-        auto time_it = [&](bool fwd) {
-            auto once = [&]() { if (fwd) run_fwd(ks, fp, false); else run_bwd(ks, bp, D); };
+        auto time_it = [&](int mode) {  // 0 fwd, 1 bwd (tensor-core dkdv), 2 bwd (SIMT dkdv)
+            auto once = [&]() { if (mode == 0) run_fwd(ks, fp, false); else run_bwd(ks, bp, D, mode == 1); };
             once();
             CK(cudaDeviceSynchronize());
             CK(cudaEventRecord(e0));
@@ -564,11 +601,14 @@ static void bench() {
             CK(cudaEventElapsedTime(&ms, e0, e1));
             return ms / iters;
         };
-        float fms = time_it(true);
-        float bms = time_it(false);
-        printf("bench bf16 D=%-3d S=%-5d B=%-2d H=%-2d causal=%d drop=%.1f | fwd %8.3f ms %7.1f TFLOP/s | bwd %9.3f ms %7.1f TFLOP/s\n",
+        float fms = time_it(0);
+        float bms = time_it(1);
+        float sms = S <= 2048 ? time_it(2) : 0.f;  // SIMT backward only at short S (slow)
+        printf("bench bf16 D=%-3d S=%-5d B=%-2d H=%-2d causal=%d drop=%.1f | fwd %8.3f ms %6.1f TFLOP/s | bwd %9.3f ms %6.1f TFLOP/s",
                D, S, B, H, bc.causal, bc.p, fms, flops / (fms * 1e-3) / 1e12, bms,
                2.5 * flops / (bms * 1e-3) / 1e12);
+        if (sms > 0) printf(" | bwd-simt %9.3f ms %6.1f TFLOP/s", sms, 2.5 * flops / (sms * 1e-3) / 1e12);
+        printf("\n");
         fflush(stdout);
         cudaFree(d.q); cudaFree(d.k); cudaFree(d.v); cudaFree(d.o); cudaFree(d.dout);
         cudaFree(d.dq); cudaFree(d.dk); cudaFree(d.dv); cudaFree(d.lse); cudaFree(d.delta); cudaFree(d.dq_accum);
