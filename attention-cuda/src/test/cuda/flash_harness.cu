@@ -5,6 +5,8 @@
 // Usage: flash_harness            correctness checks (one line per case, final "N passed, M failed")
 //        flash_harness --bench    benchmark only
 //        flash_harness --all      checks, then benchmark
+// Options: --simt-fwd (force the SIMT forward), --no-tc-bwd (skip the tensor-core dK/dV kernel),
+//          --max-cases N, --case N (run one case by index)
 #include "FlashAttentionKernels.cu"
 
 #include <cmath>
@@ -27,6 +29,10 @@
     } while (0)
 
 static int g_pass = 0, g_fail = 0;
+static bool g_force_simt_fwd = false;  // --simt-fwd: use the SIMT forward everywhere
+static bool g_no_tc_bwd = false;       // --no-tc-bwd: skip the tensor-core dK/dV kernel
+static int g_max_cases = 1 << 30;      // --max-cases N
+static int g_only_case = -1;           // --case N
 
 enum DType { BF16 = 0, F16 = 1, F32 = 2 };
 static const char* dt_name(DType d) { return d == BF16 ? "bf16" : d == F16 ? "f16" : "f32"; }
@@ -449,7 +455,8 @@ static void run_case(const Case& c, int idx) {
     FlashFwdParams fp;
     FlashBwdParams bp;
     fill_params(c, d, Lq, Lk, scale, seed, off_lo, thr, keep_scale, fp, bp);
-    run_fwd(ks, fp, c.simt_fwd);
+    const bool simt_fwd = c.simt_fwd || g_force_simt_fwd;
+    run_fwd(ks, fp, simt_fwd);
     CK(cudaGetLastError());
     CK(cudaDeviceSynchronize());
 
@@ -469,7 +476,7 @@ static void run_case(const Case& c, int idx) {
     // backward: SIMT dK/dV always; tensor-core dK/dV too where it exists (one result line each)
     for (int variant = 0; variant < 2; ++variant) {
         const bool tc = variant == 1;
-        if (tc && !ks.dkdv_tc) break;
+        if (tc && (!ks.dkdv_tc || g_no_tc_bwd)) break;
         CK(cudaMemset(d.dq, 0xff, nq * es)); CK(cudaMemset(d.dk, 0xff, nk * es));
         CK(cudaMemset(d.dv, 0xff, nk * es)); CK(cudaMemset(d.dq_accum, 0xff, nq * 4));
         run_bwd(ks, bp, D, tc);
@@ -498,7 +505,7 @@ static void run_case(const Case& c, int idx) {
         bool ok = eo.ok && el.ok && eq.ok && ek.ok && ev.ok && det_ok;
         printf("%s  [%3d] %-4s D=%-3d B=%d Hq=%d Hkv=%d Sq=%-4d Sk=%-4d causal=%d drop=%.1f fwd=%s bwd=%s%s%s | O %.2e LSE %.2e dQ %.2e dK %.2e dV %.2e%s\n",
                ok ? "PASS" : "FAIL", idx, dt_name(dt), D, c.B, c.Hq, c.Hkv, c.Sq, c.Sk, c.causal, c.pdrop,
-               (c.simt_fwd || dt == F32) ? "simt" : "tc", tc ? "tc" : "simt", c.bshd ? " bshd" : "",
+               (simt_fwd || dt == F32) ? "simt" : "tc", tc ? "tc" : "simt", c.bshd ? " bshd" : "",
                c.deterministic ? " det" : "", eo.rel, el.rel, eq.rel, ek.rel, ev.rel,
                c.deterministic ? (det_ok ? " bitwise-equal" : " NOT-BITWISE-EQUAL") : "");
         fflush(stdout);
@@ -525,7 +532,8 @@ static std::vector<Case> make_cases() {
         for (int D : {64, 128}) {
             cs.push_back({dt, D, 2, 2, 2, 1, 1, 0, 0.0f});
             cs.push_back({dt, D, 2, 2, 2, 1, 130, 2, 0.0f});
-            cs.push_back({dt, D, 2, 2, 2, 130, 1, 1, 0.1f});
+            cs.push_back({dt, D, 2, 2, 2, 130, 1, 1, 0.0f});    // (dropout with Sk=1 would compare
+            cs.push_back({dt, D, 2, 2, 2, 130, 17, 1, 0.1f});   //  rounding noise against an exact 0)
             cs.push_back({dt, D, 2, 2, 2, 257, 257, 1, 0.0f});
             cs.push_back({dt, D, 2, 2, 2, 257, 257, 0, 0.1f});
             cs.push_back({dt, D, 2, 4, 2, 130, 130, 2, 0.1f, true});             // (B,S,H,D) layout
@@ -540,10 +548,86 @@ static std::vector<Case> make_cases() {
     return cs;
 }
 
+// ------------------------------------------------------------------------------ reference self-test (CPU only)
+// Checks the fp64 reference's gradients against central differences of L = sum(O * dO), with a fixed
+// dropout mask, and the host Philox against the KAT vectors. Needs no GPU: flash_harness --selftest-ref
+static bool host_philox_kat() {
+    const uint32_t c[3][4] = {{0, 0, 0, 0},
+                              {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+                              {0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}};
+    const uint32_t k[3][2] = {{0, 0}, {0xffffffffu, 0xffffffffu}, {0xa4093822u, 0x299f31d0u}};
+    const uint32_t want[3][4] = {{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u},
+                                 {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu},
+                                 {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}};
+    bool ok = true;
+    for (int t = 0; t < 3; ++t) {
+        uint32_t x[4] = {c[t][0], c[t][1], c[t][2], c[t][3]};
+        flare_attn::philox4x32_10(x, k[t][0], k[t][1]);
+        for (int i = 0; i < 4; ++i) ok &= x[i] == want[t][i];
+    }
+    return ok;
+}
+
+static int selftest_reference() {
+    int fails = 0;
+    bool kat = host_philox_kat();
+    printf("%s  host philox KAT\n", kat ? "PASS" : "FAIL");
+    fails += !kat;
+    const Case cases[3] = {{F32, 8, 1, 2, 1, 5, 7, 2, 0.3f}, {F32, 8, 2, 2, 2, 6, 4, 2, 0.0f},
+                           {F32, 8, 1, 4, 2, 7, 7, 1, 0.5f, true}};
+    for (int ci = 0; ci < 3; ++ci) {
+        const Case& c = cases[ci];
+        const int D = c.D;
+        const size_t nq = (size_t)c.B * c.Hq * c.Sq * D, nk = (size_t)c.B * c.Hkv * c.Sk * D;
+        const Layout Lq = make_layout(c.bshd, c.Hq, c.Sq, D), Lk = make_layout(c.bshd, c.Hkv, c.Sk, D);
+        std::mt19937_64 rng(99 + ci);
+        std::normal_distribution<float> nd(0.f, 1.f);
+        std::vector<float> q(nq), k(nk), v(nk), dout(nq);
+        for (auto& x : q) x = nd(rng);
+        for (auto& x : k) x = nd(rng);
+        for (auto& x : v) x = nd(rng);
+        for (auto& x : dout) x = nd(rng);
+        const float scale = 0.4f, keep = c.pdrop > 0 ? 1.f / (1.f - c.pdrop) : 1.f;
+        const uint32_t thr = c.pdrop > 0 ? drop_threshold(c.pdrop) : 0;
+        auto loss = [&](const std::vector<float>& qq, const std::vector<float>& kk, const std::vector<float>& vv) {
+            Ref r = reference(c, qq, kk, vv, dout, Lq, Lk, scale, 5, 3, thr, keep);
+            double L = 0;
+            for (size_t i = 0; i < nq; ++i) L += r.o[i] * dout[i];
+            return L;
+        };
+        Ref r = reference(c, q, k, v, dout, Lq, Lk, scale, 5, 3, thr, keep);
+        double maxerr = 0, maxg = 0;
+        auto fd = [&](std::vector<float>& x, const std::vector<double>& g, int which) {
+            for (size_t i = 0; i < x.size(); ++i) {
+                float x0 = x[i];
+                float xp = x0 + 1e-2f, xm = x0 - 1e-2f;
+                x[i] = xp;
+                double Lp = which == 0 ? loss(x, k, v) : which == 1 ? loss(q, x, v) : loss(q, k, x);
+                x[i] = xm;
+                double Lm = which == 0 ? loss(x, k, v) : which == 1 ? loss(q, x, v) : loss(q, k, x);
+                x[i] = x0;
+                double num = (Lp - Lm) / ((double)xp - (double)xm);
+                maxerr = std::max(maxerr, std::fabs(num - g[i]));
+                maxg = std::max(maxg, std::fabs(g[i]));
+            }
+        };
+        fd(q, r.dq, 0);
+        fd(k, r.dk, 1);
+        fd(v, r.dv, 2);
+        bool ok = maxerr <= 1e-3 * std::max(1.0, maxg);
+        printf("%s  reference gradient vs central differences (case %d): max |fd - analytic| = %.2e (max |g| %.2e)\n",
+               ok ? "PASS" : "FAIL", ci, maxerr, maxg);
+        fails += !ok;
+    }
+    printf("reference self-test: %s\n", fails ? "FAILED" : "ok");
+    return fails ? 1 : 0;
+}
+
 // ------------------------------------------------------------------------------ bench
 static void bench() {
     printf("\n=== bench (bf16, tokens B*S = 16384, H = 2048/D; FLOPs fwd = 4*B*H*S*S*D (/2 causal), bwd = 2.5x fwd) ===\n");
-    printf("backward = preprocess + dkdv_tc (tensor cores, dQ fp32 atomics) + convert\n");
+    printf("forward = %s; backward = preprocess + %s + convert (dQ fp32 atomics)\n",
+           g_force_simt_fwd ? "SIMT (--simt-fwd)" : "tensor cores", g_no_tc_bwd ? "SIMT dkdv (--no-tc-bwd)" : "dkdv_tc");
     struct BC { int D, S, causal; float p; };
     std::vector<BC> list;
     for (int D : {64, 128})
@@ -583,7 +667,10 @@ static void bench() {
                     bc.p > 0 ? 1.f / (1.f - bc.p) : 1.f, fp, bp);
         double flops = 4.0 * B * H * (double)S * S * D * (bc.causal ? 0.5 : 1.0);
         auto time_it = [&](int mode) {  // 0 fwd, 1 bwd (tensor-core dkdv), 2 bwd (SIMT dkdv)
-            auto once = [&]() { if (mode == 0) run_fwd(ks, fp, false); else run_bwd(ks, bp, D, mode == 1); };
+            auto once = [&]() {
+                if (mode == 0) run_fwd(ks, fp, g_force_simt_fwd);
+                else run_bwd(ks, bp, D, mode == 1);
+            };
             once();
             CK(cudaDeviceSynchronize());
             CK(cudaEventRecord(e0));
@@ -602,7 +689,7 @@ static void bench() {
             return ms / iters;
         };
         float fms = time_it(0);
-        float bms = time_it(1);
+        float bms = time_it(g_no_tc_bwd ? 2 : 1);
         float sms = S <= 2048 ? time_it(2) : 0.f;  // SIMT backward only at short S (slow)
         printf("bench bf16 D=%-3d S=%-5d B=%-2d H=%-2d causal=%d drop=%.1f | fwd %8.3f ms %6.1f TFLOP/s | bwd %9.3f ms %6.1f TFLOP/s",
                D, S, B, H, bc.causal, bc.p, fms, flops / (fms * 1e-3) / 1e12, bms,
@@ -617,9 +704,16 @@ static void bench() {
 
 int main(int argc, char** argv) {
     bool do_checks = true, do_bench = false;
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--selftest-ref")) return selftest_reference();
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--bench")) { do_checks = false; do_bench = true; }
         else if (!strcmp(argv[i], "--all")) { do_checks = true; do_bench = true; }
+        else if (!strcmp(argv[i], "--simt-fwd")) g_force_simt_fwd = true;
+        else if (!strcmp(argv[i], "--no-tc-bwd")) g_no_tc_bwd = true;
+        else if (!strcmp(argv[i], "--max-cases") && i + 1 < argc) g_max_cases = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--case") && i + 1 < argc) g_only_case = atoi(argv[++i]);
+        else { printf("unknown argument %s\n", argv[i]); return 2; }
     }
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -627,7 +721,10 @@ int main(int argc, char** argv) {
     if (do_checks) {
         check_philox();
         std::vector<Case> cs = make_cases();
-        for (size_t i = 0; i < cs.size(); ++i) run_case(cs[i], (int)i);
+        printf("%zu cases%s%s\n", cs.size(), g_force_simt_fwd ? ", forward forced to SIMT" : "",
+               g_no_tc_bwd ? ", tensor-core backward skipped" : "");
+        for (size_t i = 0; i < cs.size() && (int)i < g_max_cases; ++i)
+            if (g_only_case < 0 || g_only_case == (int)i) run_case(cs[i], (int)i);
         printf("%d passed, %d failed\n", g_pass, g_fail);
     }
     if (do_bench) bench();
