@@ -149,17 +149,29 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
         }
 
         // ---- dropout on P (LSE / l use the un-dropped values)
+        // Lanes tq and tq^1 cover the same 4-column Philox block: the even lane generates it for row g,
+        // the odd lane for row g+8, and they swap the two words the other needs (one Philox per lane).
         if (p.dropout) {
+            const bool odd = (tq & 1) != 0;
+            const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
+            const float ks = p.keep_scale;
+            const uint32_t thr = p.drop_threshold;
 #pragma unroll
             for (int nt = 0; nt < BN / 8; ++nt) {
-                int col = n0 + nt * 8 + 2 * tq;
-#pragma unroll
-                for (int hh = 0; hh < 2; ++hh) {
-                    bool k0, k1;
-                    dropout_keep2(p.seed, p.offset_lo, p.drop_threshold, rows[hh], col, bh, k0, k1);
-                    s[nt][2 * hh] *= k0 ? p.keep_scale : 0.f;
-                    s[nt][2 * hh + 1] *= k1 ? p.keep_scale : 0.f;
-                }
+                const int col = n0 + nt * 8 + 2 * tq;  // even; (col & 3) == 0 for even tq, 2 for odd tq
+                uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)(odd ? rows[1] : rows[0]), (uint32_t)bh,
+                                 p.offset_lo};
+                philox4x32_10(c, k0, k1);
+                const uint32_t own0 = odd ? c[2] : c[0], own1 = odd ? c[3] : c[1];
+                const uint32_t snd0 = odd ? c[0] : c[2], snd1 = odd ? c[1] : c[3];
+                const uint32_t rcv0 = __shfl_xor_sync(0xffffffffu, snd0, 1);
+                const uint32_t rcv1 = __shfl_xor_sync(0xffffffffu, snd1, 1);
+                const uint32_t wg0 = odd ? rcv0 : own0, wg1 = odd ? rcv1 : own1;  // row g,   cols col, col+1
+                const uint32_t wh0 = odd ? own0 : rcv0, wh1 = odd ? own1 : rcv1;  // row g+8, cols col, col+1
+                s[nt][0] *= (wg0 >> 8) >= thr ? ks : 0.f;
+                s[nt][1] *= (wg1 >> 8) >= thr ? ks : 0.f;
+                s[nt][2] *= (wh0 >> 8) >= thr ? ks : 0.f;
+                s[nt][3] *= (wh1 >> 8) >= thr ? ks : 0.f;
             }
         }
 
