@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the flash attention harness for sm_90a (H100) and runs the checks, then the benchmark.
 # Usage (from anywhere): attention-cuda/src/test/cuda/run_harness.sh [--checks-only|--bench-only]
-# Env: NVCC (compiler), OUT (where the binary goes, default /tmp), SANITIZE=1 (also run a few cases under
+# Env: NVCC (compiler), FLASH_BIN_DIR (where the binary goes, default /tmp), SANITIZE=1 (also run a few cases under
 #      compute-sanitizer memcheck and racecheck).
 # If a run aborts on a CUDA error (exit code 2), it is re-run with the tensor-core kernels switched off one
 # at a time, so one GPU call tells which kernel is at fault.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../../../.." && pwd)"
-NVCC="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
-OUTDIR="${OUT:-/tmp}"
+NVCC="${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc 2>/dev/null | tail -n 1)}"
+[ -x "$NVCC" ] || { echo "nvcc not found (set NVCC)"; exit 3; }
+OUTDIR="${FLASH_BIN_DIR:-/tmp}"
 BIN="$OUTDIR/flash_harness"
 mkdir -p "$OUTDIR"
 echo "== building with $NVCC"
