@@ -1,0 +1,476 @@
+// Flare flash attention backward kernels (SIMT, fp32 math, shared-memory tiles).
+//  1. bwd_preprocess_kernel: delta = rowsum(dO * O); zeroes dq_accum (non-deterministic mode).
+//  2. bwd_dkdv_kernel: one CTA per (key block, kv head, batch); loops the group's query heads and the
+//     query blocks; dK/dV accumulate in registers (deterministic); dQ via fp32 atomicAdd into dq_accum
+//     unless p.deterministic.
+//  3. bwd_dq_kernel (deterministic mode): one CTA per (query block, q head, batch), loops key blocks.
+//  4. bwd_convert_dq_kernel (non-deterministic mode): dq_accum -> dq dtype.
+#pragma once
+#include "FlashAttentionCommon.cuh"
+#include "FlashAttentionFwd.cuh"  // load_tile_async
+
+namespace flare_attn {
+
+template <int D> struct BwdCfg {
+    static constexpr int KB = (D <= 128) ? 32 : 16;  // keys per block == query rows per block
+    static constexpr int NT = 256;
+    static constexpr int LDD = D + 1;                // fp32 smem row stride
+    static constexpr int LDK = KB + 1;
+    // sK, sV, sQ, sdO [KB][LDD]; sP, sdS [KB][LDK]; sLse, sDelta [KB]
+    static constexpr int SMEM_FLOATS = 4 * KB * LDD + 2 * KB * LDK + 2 * KB;
+    static constexpr int PER_T_KD = KB * D / NT;      // (row, d) elements per thread
+    static constexpr int PER_T_KK = KB * KB / NT;     // (i, j) elements per thread
+};
+static constexpr int kPreprocessWarps = 8;
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_preprocess_kernel(const FlashBwdParams p) {
+    constexpr int E = D / 32;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int row = blockIdx.x * kPreprocessWarps + warp;
+    const int h = blockIdx.y, b = blockIdx.z;
+    if (row >= p.Sq) return;
+    const T* og = reinterpret_cast<const T*>(p.o) + b * p.o_batch_stride + h * p.o_head_stride +
+                  (long long)row * p.o_seq_stride;
+    const T* dg = reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride +
+                  (long long)row * p.do_seq_stride;
+    float acc = 0.f;
+#pragma unroll
+    for (int e = 0; e < E; ++e) acc = fmaf(DT<T>::to_f(og[lane + 32 * e]), DT<T>::to_f(dg[lane + 32 * e]), acc);
+#pragma unroll
+    for (int w = 16; w > 0; w >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, w);
+    const long long ridx = (long long)(b * p.Hq + h) * p.Sq + row;
+    if (lane == 0) p.delta[ridx] = acc;
+    if (!p.deterministic) {
+        float* dqa = p.dq_accum + ridx * D;
+#pragma unroll
+        for (int e = 0; e < E; ++e) dqa[lane + 32 * e] = 0.f;
+    }
+}
+
+// Load ROWS x D tile (rows >= nvalid zero) into fp32 smem.
+template <typename T, int D, int ROWS, int NT>
+__device__ __forceinline__ void load_tile_f32(float* s, const T* g, long long seq_stride, int row0, int nvalid,
+                                              int tid) {
+    constexpr int LDD = D + 1;
+    for (int e = tid; e < ROWS * D; e += NT) {
+        int r = e / D, d = e % D;
+        int gr = row0 + r;
+        s[r * LDD + d] = gr < nvalid ? DT<T>::to_f(g[(long long)gr * seq_stride + d]) : 0.f;
+    }
+}
+
+// Computes sP[i][j] = P_ij * Z_ij (dropped P) and sdS[i][j] = P_ij * (Z_ij * dP~_ij - delta_i) for
+// query rows q0.. and keys k0.. of head bh. Needs sQ, sdO, sK, sV, sLse, sDelta loaded.
+template <int D>
+__device__ __forceinline__ void compute_p_ds(const FlashBwdParams& p, const float* sQ, const float* sdO,
+                                             const float* sK, const float* sV, const float* sLse,
+                                             const float* sDelta, float* sP, float* sdS, int q0, int k0,
+                                             int bh, int off, bool want_p, int tid) {
+    using C = BwdCfg<D>;
+    constexpr int KB = C::KB, LDD = C::LDD, LDK = C::LDK;
+    const float sl2 = p.scale * kLog2e;
+#pragma unroll
+    for (int r = 0; r < C::PER_T_KK; ++r) {
+        int e = tid + r * C::NT;
+        int i = e / KB, j = e % KB;
+        const float* qr = sQ + i * LDD;
+        const float* dr = sdO + i * LDD;
+        const float* kr = sK + j * LDD;
+        const float* vr = sV + j * LDD;
+        float s = 0.f, dpt = 0.f;
+#pragma unroll 8
+        for (int d = 0; d < D; ++d) {
+            s = fmaf(qr[d], kr[d], s);
+            dpt = fmaf(dr[d], vr[d], dpt);
+        }
+        int qi = q0 + i, kj = k0 + j;
+        bool valid = qi < p.Sq && kj < p.Sk && !(p.causal && kj > qi + off);
+        float P = valid ? exp2f(s * sl2 - sLse[i] * kLog2e) : 0.f;
+        float z = 1.f;
+        if (p.dropout && valid)
+            z = dropout_keep(p.seed, p.offset_lo, p.drop_threshold, qi, kj, bh) ? p.keep_scale : 0.f;
+        if (want_p) sP[i * LDK + j] = P * z;
+        sdS[i * LDK + j] = P * (dpt * z - sDelta[i]);
+    }
+}
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_kernel(const FlashBwdParams p) {
+    using C = BwdCfg<D>;
+    constexpr int KB = C::KB, NT = C::NT, LDD = C::LDD, LDK = C::LDK;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    float* sK = reinterpret_cast<float*>(smem_raw);
+    float* sV = sK + KB * LDD;
+    float* sQ = sV + KB * LDD;
+    float* sdO = sQ + KB * LDD;
+    float* sP = sdO + KB * LDD;
+    float* sdS = sP + KB * LDK;
+    float* sLse = sdS + KB * LDK;
+    float* sDelta = sLse + KB;
+
+    const int tid = threadIdx.x;
+    const int k0 = blockIdx.x * KB, hk = blockIdx.y, b = blockIdx.z;
+    const int group = p.Hq / p.Hkv;
+    const int Sq = p.Sq, Sk = p.Sk;
+    const int off = causal_offset(p.causal, Sq, Sk);
+
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    load_tile_f32<T, D, KB, NT>(sK, kg, p.k_seq_stride, k0, Sk, tid);
+    load_tile_f32<T, D, KB, NT>(sV, vg, p.v_seq_stride, k0, Sk, tid);
+
+    float dk[C::PER_T_KD], dv[C::PER_T_KD];
+#pragma unroll
+    for (int r = 0; r < C::PER_T_KD; ++r) dk[r] = dv[r] = 0.f;
+
+    // first query row that can see key k0
+    int qstart = 0;
+    if (p.causal) qstart = max(0, k0 - off);
+    const int qb_begin = qstart / KB;
+    const int n_qb = (Sq + KB - 1) / KB;
+
+    for (int g = 0; g < group; ++g) {
+        const int h = hk * group + g;
+        const int bh = b * p.Hq + h;
+        const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
+        const T* dg = reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride;
+        for (int qb = qb_begin; qb < n_qb; ++qb) {
+            const int q0 = qb * KB;
+            __syncthreads();  // previous users of sQ/sdO/sP/sdS are done
+            load_tile_f32<T, D, KB, NT>(sQ, qg, p.q_seq_stride, q0, Sq, tid);
+            load_tile_f32<T, D, KB, NT>(sdO, dg, p.do_seq_stride, q0, Sq, tid);
+            for (int i = tid; i < KB; i += NT) {
+                int qi = q0 + i;
+                sLse[i] = qi < Sq ? p.lse[(long long)bh * Sq + qi] : 0.f;
+                sDelta[i] = qi < Sq ? p.delta[(long long)bh * Sq + qi] : 0.f;
+            }
+            __syncthreads();
+            compute_p_ds<D>(p, sQ, sdO, sK, sV, sLse, sDelta, sP, sdS, q0, k0, bh, off, true, tid);
+            __syncthreads();
+#pragma unroll
+            for (int r = 0; r < C::PER_T_KD; ++r) {
+                int e = tid + r * NT;
+                int j = e / D, d = e % D;
+                float av = dv[r], ak = dk[r];
+#pragma unroll 8
+                for (int i = 0; i < KB; ++i) {
+                    av = fmaf(sP[i * LDK + j], sdO[i * LDD + d], av);
+                    ak = fmaf(sdS[i * LDK + j], sQ[i * LDD + d], ak);
+                }
+                dv[r] = av;
+                dk[r] = ak;
+            }
+            if (!p.deterministic) {
+                float* dqa = p.dq_accum + (long long)bh * Sq * D;
+#pragma unroll
+                for (int r = 0; r < C::PER_T_KD; ++r) {
+                    int e = tid + r * NT;
+                    int i = e / D, d = e % D;
+                    if (q0 + i < Sq) {
+                        float a = 0.f;
+#pragma unroll 8
+                        for (int j = 0; j < KB; ++j) a = fmaf(sdS[i * LDK + j], sK[j * LDD + d], a);
+                        atomicAdd(dqa + (long long)(q0 + i) * D + d, a * p.scale);
+                    }
+                }
+            }
+        }
+    }
+    T* dkg = reinterpret_cast<T*>(p.dk) + b * p.dk_batch_stride + hk * p.dk_head_stride;
+    T* dvg = reinterpret_cast<T*>(p.dv) + b * p.dv_batch_stride + hk * p.dv_head_stride;
+#pragma unroll
+    for (int r = 0; r < C::PER_T_KD; ++r) {
+        int e = tid + r * NT;
+        int j = e / D, d = e % D;
+        if (k0 + j < Sk) {
+            dkg[(long long)(k0 + j) * p.dk_seq_stride + d] = DT<T>::from_f(dk[r] * p.scale);
+            dvg[(long long)(k0 + j) * p.dv_seq_stride + d] = DT<T>::from_f(dv[r]);
+        }
+    }
+}
+
+// Deterministic dQ: one CTA per (query block, q head, batch), loops over key blocks.
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dq_kernel(const FlashBwdParams p) {
+    using C = BwdCfg<D>;
+    constexpr int KB = C::KB, NT = C::NT, LDD = C::LDD, LDK = C::LDK;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    float* sK = reinterpret_cast<float*>(smem_raw);
+    float* sV = sK + KB * LDD;
+    float* sQ = sV + KB * LDD;
+    float* sdO = sQ + KB * LDD;
+    float* sP = sdO + KB * LDD;
+    float* sdS = sP + KB * LDK;
+    float* sLse = sdS + KB * LDK;
+    float* sDelta = sLse + KB;
+
+    const int tid = threadIdx.x;
+    const int q0 = blockIdx.x * KB, h = blockIdx.y, b = blockIdx.z;
+    const int hk = h / (p.Hq / p.Hkv);
+    const int Sq = p.Sq, Sk = p.Sk;
+    const int off = causal_offset(p.causal, Sq, Sk);
+    const int bh = b * p.Hq + h;
+    const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
+    const T* dg = reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride;
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    load_tile_f32<T, D, KB, NT>(sQ, qg, p.q_seq_stride, q0, Sq, tid);
+    load_tile_f32<T, D, KB, NT>(sdO, dg, p.do_seq_stride, q0, Sq, tid);
+    for (int i = tid; i < KB; i += NT) {
+        int qi = q0 + i;
+        sLse[i] = qi < Sq ? p.lse[(long long)bh * Sq + qi] : 0.f;
+        sDelta[i] = qi < Sq ? p.delta[(long long)bh * Sq + qi] : 0.f;
+    }
+    int kend = Sk;
+    if (p.causal) {
+        int last_row = min(q0 + KB, Sq) - 1;
+        kend = max(0, min(Sk, last_row + off + 1));
+    }
+    float dq[C::PER_T_KD];
+#pragma unroll
+    for (int r = 0; r < C::PER_T_KD; ++r) dq[r] = 0.f;
+    for (int k0 = 0; k0 < kend; k0 += KB) {
+        __syncthreads();
+        load_tile_f32<T, D, KB, NT>(sK, kg, p.k_seq_stride, k0, Sk, tid);
+        load_tile_f32<T, D, KB, NT>(sV, vg, p.v_seq_stride, k0, Sk, tid);
+        __syncthreads();
+        compute_p_ds<D>(p, sQ, sdO, sK, sV, sLse, sDelta, sP, sdS, q0, k0, bh, off, false, tid);
+        __syncthreads();
+#pragma unroll
+        for (int r = 0; r < C::PER_T_KD; ++r) {
+            int e = tid + r * NT;
+            int i = e / D, d = e % D;
+            float a = dq[r];
+#pragma unroll 8
+            for (int j = 0; j < KB; ++j) a = fmaf(sdS[i * LDK + j], sK[j * LDD + d], a);
+            dq[r] = a;
+        }
+    }
+    T* dqg = reinterpret_cast<T*>(p.dq) + b * p.dq_batch_stride + h * p.dq_head_stride;
+#pragma unroll
+    for (int r = 0; r < C::PER_T_KD; ++r) {
+        int e = tid + r * NT;
+        int i = e / D, d = e % D;
+        if (q0 + i < Sq) dqg[(long long)(q0 + i) * p.dq_seq_stride + d] = DT<T>::from_f(dq[r] * p.scale);
+    }
+}
+
+// dq_accum (B, Hq, Sq, D) fp32 contiguous -> dq (strided, dtype T). grid (ceil(Sq*D/256), Hq, B).
+template <typename T, int D>
+__device__ __forceinline__ void bwd_convert_dq_kernel(const FlashBwdParams p) {
+    const long long e = (long long)blockIdx.x * 256 + threadIdx.x;
+    const int h = blockIdx.y, b = blockIdx.z;
+    if (e >= (long long)p.Sq * D) return;
+    const int row = (int)(e / D), d = (int)(e % D);
+    const float* src = p.dq_accum + (long long)(b * p.Hq + h) * p.Sq * D;
+    T* dqg = reinterpret_cast<T*>(p.dq) + b * p.dq_batch_stride + h * p.dq_head_stride;
+    dqg[(long long)row * p.dq_seq_stride + d] = DT<T>::from_f(src[e]);
+}
+
+}  // namespace flare_attn
+
+// =============================================================================================
+// Tensor-core dK/dV kernel (bf16/f16, D <= 128). Same contract as bwd_dkdv_kernel (it may be used in its
+// place; deterministic mode then still uses bwd_dq_kernel for dQ).
+// One CTA per (key block of BC = 16*NW keys, kv head, batch); warp w owns keys w*16..w*16+15 and works on
+// transposed scores: S^T = K Q^T, dP~^T = V dO^T (16 keys x BR queries per warp), then
+// dV += (P∘Z)^T dO, dK += dS^T Q (accumulators in registers, fp32), and dQ += dS K via smem dS^T (bf16)
+// and fp32 atomics into dq_accum.
+// =============================================================================================
+namespace flare_attn {
+
+template <int D> struct BwdTcCfg {
+    static constexpr int NW = 4;
+    static constexpr int NT = NW * 32;
+    static constexpr int BC = 16 * NW;              // keys per CTA
+    static constexpr int BR = (D <= 64) ? 64 : 32;  // queries per step
+    static constexpr int LD = D + 8;                // K, V, Q, dO smem stride (elements)
+    static constexpr int LDS = BR + 8;              // dS^T smem stride (elements)
+    // bytes: K, V [BC][LD], Q, dO [BR][LD] (2-byte), dS^T [BC][LDS] (2-byte), lse*log2e, delta [BR] fp32
+    static constexpr int SMEM_BYTES = (2 * BC * LD + 2 * BR * LD + BC * LDS) * 2 + 2 * BR * 4;
+};
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
+    using C = BwdTcCfg<D>;
+    constexpr int NT = C::NT, BC = C::BC, BR = C::BR, LD = C::LD, LDS = C::LDS;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    T* sK = reinterpret_cast<T*>(smem_raw);
+    T* sV = sK + BC * LD;
+    T* sQ = sV + BC * LD;
+    T* sdO = sQ + BR * LD;
+    T* sdS = sdO + BR * LD;
+    float* sLse = reinterpret_cast<float*>(sdS + BC * LDS);  // lse * log2e
+    float* sDelta = sLse + BR;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g4 = lane >> 2, tq = lane & 3;
+    const int k0 = blockIdx.x * BC, hk = blockIdx.y, b = blockIdx.z;
+    const int group = p.Hq / p.Hkv;
+    const int Sq = p.Sq, Sk = p.Sk;
+    const int off = causal_offset(p.causal, Sq, Sk);
+    const float sl2 = p.scale * kLog2e;
+
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    load_tile_async<T, D, BC, NT>(sK, kg, p.k_seq_stride, k0, Sk, tid);
+    load_tile_async<T, D, BC, NT>(sV, vg, p.v_seq_stride, k0, Sk, tid);
+    cp_async_commit();
+
+    float dk[D / 8][4], dv[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
+
+    const int qstart = p.causal ? max(0, k0 - off) : 0;
+    const int qb_begin = qstart / BR;
+    const int n_qb = (Sq + BR - 1) / BR;
+    const int krow[2] = {k0 + warp * 16 + g4, k0 + warp * 16 + g4 + 8};  // keys of this thread's C rows
+
+    for (int gq = 0; gq < group; ++gq) {
+        const int h = hk * group + gq;
+        const int bh = b * p.Hq + h;
+        const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
+        const T* dg = reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride;
+        for (int qb = qb_begin; qb < n_qb; ++qb) {
+            const int q0 = qb * BR;
+            __syncthreads();  // previous step's readers of sQ, sdO, sdS, sLse, sDelta are done
+            load_tile_async<T, D, BR, NT>(sQ, qg, p.q_seq_stride, q0, Sq, tid);
+            load_tile_async<T, D, BR, NT>(sdO, dg, p.do_seq_stride, q0, Sq, tid);
+            cp_async_commit();
+            for (int i = tid; i < BR; i += NT) {
+                int qi = q0 + i;
+                sLse[i] = qi < Sq ? p.lse[(long long)bh * Sq + qi] * kLog2e : 0.f;
+                sDelta[i] = qi < Sq ? p.delta[(long long)bh * Sq + qi] : 0.f;
+            }
+            cp_async_wait_all();
+            __syncthreads();
+
+            // ---- S^T = K Q^T and dP~^T = V dO^T : 16 keys x BR queries per warp
+            float s[BR / 8][4], dp[BR / 8][4];
+#pragma unroll
+            for (int i = 0; i < BR / 8; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) s[i][e] = dp[i][e] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk) {
+                uint32_t ak[4], av[4];
+                ldmatrix_x4(ak, sK + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                ldmatrix_x4(av, sV + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+                for (int pp = 0; pp < BR / 16; ++pp) {
+                    const int roff = (pp * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 + ((lane >> 3) & 1) * 8;
+                    uint32_t bq[4], bo[4];
+                    ldmatrix_x4(bq, sQ + roff);
+                    ldmatrix_x4(bo, sdO + roff);
+                    DT<T>::mma(s[2 * pp], ak, bq[0], bq[1]);
+                    DT<T>::mma(s[2 * pp + 1], ak, bq[2], bq[3]);
+                    DT<T>::mma(dp[2 * pp], av, bo[0], bo[1]);
+                    DT<T>::mma(dp[2 * pp + 1], av, bo[2], bo[3]);
+                }
+            }
+
+            // ---- P, dropout, dS (in place: s <- P∘Z, dp <- dS)
+            const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (k0 + BC - 1 > q0 + off));
+#pragma unroll
+            for (int nt = 0; nt < BR / 8; ++nt) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
+                    const int qi = q0 + qc, kj = krow[e >> 1];
+                    bool valid = true;
+                    if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
+                    float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
+                    float z = 1.f;
+                    if (p.dropout && valid)
+                        z = dropout_keep(p.seed, p.offset_lo, p.drop_threshold, qi, kj, bh) ? p.keep_scale : 0.f;
+                    s[nt][e] = P * z;
+                    dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
+                }
+            }
+
+            // ---- dS^T to smem (for dQ), dV += (P∘Z)^T dO, dK += dS^T Q
+#pragma unroll
+            for (int nt = 0; nt < BR / 8; ++nt) {
+                const int r0 = warp * 16 + g4, c0 = nt * 8 + 2 * tq;
+                *reinterpret_cast<uint32_t*>(sdS + r0 * LDS + c0) = DT<T>::pack2(dp[nt][0], dp[nt][1]);
+                *reinterpret_cast<uint32_t*>(sdS + (r0 + 8) * LDS + c0) = DT<T>::pack2(dp[nt][2], dp[nt][3]);
+            }
+#pragma unroll
+            for (int kk = 0; kk < BR / 16; ++kk) {
+                uint32_t ap[4], ad[4];
+                ap[0] = DT<T>::pack2(s[2 * kk][0], s[2 * kk][1]);
+                ap[1] = DT<T>::pack2(s[2 * kk][2], s[2 * kk][3]);
+                ap[2] = DT<T>::pack2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+                ap[3] = DT<T>::pack2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+                ad[0] = DT<T>::pack2(dp[2 * kk][0], dp[2 * kk][1]);
+                ad[1] = DT<T>::pack2(dp[2 * kk][2], dp[2 * kk][3]);
+                ad[2] = DT<T>::pack2(dp[2 * kk + 1][0], dp[2 * kk + 1][1]);
+                ad[3] = DT<T>::pack2(dp[2 * kk + 1][2], dp[2 * kk + 1][3]);
+#pragma unroll
+                for (int pp = 0; pp < D / 16; ++pp) {
+                    const int roff = (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 + (lane >> 4) * 8;
+                    uint32_t bo[4], bq[4];
+                    ldmatrix_x4_trans(bo, sdO + roff);
+                    ldmatrix_x4_trans(bq, sQ + roff);
+                    DT<T>::mma(dv[2 * pp], ap, bo[0], bo[1]);
+                    DT<T>::mma(dv[2 * pp + 1], ap, bo[2], bo[3]);
+                    DT<T>::mma(dk[2 * pp], ad, bq[0], bq[1]);
+                    DT<T>::mma(dk[2 * pp + 1], ad, bq[2], bq[3]);
+                }
+            }
+
+            if (!p.deterministic) {
+                __syncthreads();  // sdS complete
+                // dQ[BR][D] += dS[BR][BC] K[BC][D]; items (m-tile, 16-wide d slab) spread over warps
+                float* dqa = p.dq_accum + (long long)bh * Sq * D;
+                for (int it = warp; it < (BR / 16) * (D / 16); it += C::NW) {
+                    const int mt = it / (D / 16), pp = it % (D / 16);
+                    float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+                    for (int kk = 0; kk < BC / 16; ++kk) {
+                        uint32_t a[4], bk[4];
+                        ldmatrix_x4_trans(a, sdS + (kk * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + mt * 16 +
+                                                 ((lane >> 3) & 1) * 8);
+                        ldmatrix_x4_trans(bk, sK + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 +
+                                                  (lane >> 4) * 8);
+                        DT<T>::mma(acc[0], a, bk[0], bk[1]);
+                        DT<T>::mma(acc[1], a, bk[2], bk[3]);
+                    }
+#pragma unroll
+                    for (int hh = 0; hh < 2; ++hh) {
+                        const int qi = q0 + mt * 16 + g4 + 8 * hh;
+                        if (qi < Sq) {
+                            float* rowp = dqa + (long long)qi * D + pp * 16 + 2 * tq;
+                            atomicAdd(rowp, acc[0][2 * hh] * p.scale);
+                            atomicAdd(rowp + 1, acc[0][2 * hh + 1] * p.scale);
+                            atomicAdd(rowp + 8, acc[1][2 * hh] * p.scale);
+                            atomicAdd(rowp + 9, acc[1][2 * hh + 1] * p.scale);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cp_async_wait_all();
+
+    T* dkg = reinterpret_cast<T*>(p.dk) + b * p.dk_batch_stride + hk * p.dk_head_stride;
+    T* dvg = reinterpret_cast<T*>(p.dv) + b * p.dv_batch_stride + hk * p.dv_head_stride;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        const int kj = krow[hh];
+        if (kj < Sk) {
+#pragma unroll
+            for (int dn = 0; dn < D / 8; ++dn) {
+                *reinterpret_cast<uint32_t*>(dkg + (long long)kj * p.dk_seq_stride + dn * 8 + 2 * tq) =
+                    DT<T>::pack2(dk[dn][2 * hh] * p.scale, dk[dn][2 * hh + 1] * p.scale);
+                *reinterpret_cast<uint32_t*>(dvg + (long long)kj * p.dv_seq_stride + dn * 8 + 2 * tq) =
+                    DT<T>::pack2(dv[dn][2 * hh], dv[dn][2 * hh + 1]);
+            }
+        }
+    }
+}
+
+}  // namespace flare_attn

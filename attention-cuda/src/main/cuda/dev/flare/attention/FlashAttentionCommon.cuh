@@ -1,0 +1,186 @@
+// Flare flash attention: shared definitions (parameter structs, Philox, small PTX wrappers).
+// See docs/attention-kernels.md for the layout of the structs and the launch configurations.
+#pragma once
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+#include <stddef.h>
+
+// ---------------------------------------------------------------------------------------------
+// Parameter structs (passed by value). Strides are in elements; the last dim is contiguous.
+// Field order is chosen so that there is no hidden padding before `seed` (8-aligned at 224/288).
+// ---------------------------------------------------------------------------------------------
+struct FlashFwdParams {
+    const void* q;      // (B, Hq, Sq, D)
+    const void* k;      // (B, Hkv, Sk, D)
+    const void* v;      // (B, Hkv, Sk, D)
+    void* o;            // (B, Hq, Sq, D), same dtype as q
+    float* lse;         // (B, Hq, Sq) contiguous fp32 (natural log)
+    long long q_batch_stride, q_head_stride, q_seq_stride;
+    long long k_batch_stride, k_head_stride, k_seq_stride;
+    long long v_batch_stride, v_head_stride, v_seq_stride;
+    long long o_batch_stride, o_head_stride, o_seq_stride;
+    int B, Hq, Hkv, Sq, Sk;
+    float scale;        // softmax scale (e.g. 1/sqrt(D))
+    int causal;         // 0 none, 1 top-left (j <= i), 2 bottom-right (j <= i + Sk - Sq)
+    int dropout;        // 0 / 1
+    unsigned long long seed;
+    unsigned int offset_lo;
+    unsigned int drop_threshold;  // dropped iff (word >> 8) < drop_threshold  (24-bit threshold)
+    float keep_scale;             // 1 / (1 - p)
+    int pad0;
+};
+
+struct FlashBwdParams {
+    const void* q; const void* k; const void* v; const void* o; const void* dout;
+    const float* lse;   // (B, Hq, Sq) contiguous
+    float* delta;       // (B, Hq, Sq) contiguous, written by the preprocess kernel
+    float* dq_accum;    // (B, Hq, Sq, D) contiguous fp32; zeroed by the preprocess kernel (non-deterministic mode)
+    void* dq; void* dk; void* dv;
+    long long q_batch_stride, q_head_stride, q_seq_stride;
+    long long k_batch_stride, k_head_stride, k_seq_stride;
+    long long v_batch_stride, v_head_stride, v_seq_stride;
+    long long o_batch_stride, o_head_stride, o_seq_stride;
+    long long do_batch_stride, do_head_stride, do_seq_stride;
+    long long dq_batch_stride, dq_head_stride, dq_seq_stride;
+    long long dk_batch_stride, dk_head_stride, dk_seq_stride;
+    long long dv_batch_stride, dv_head_stride, dv_seq_stride;
+    int B, Hq, Hkv, Sq, Sk;
+    float scale;
+    int causal;
+    int dropout;
+    unsigned long long seed;
+    unsigned int offset_lo;
+    unsigned int drop_threshold;
+    float keep_scale;
+    int deterministic;  // 1: dkdv kernel does not touch dq_accum; run flash_bwd_dq_* instead of convert
+};
+
+// The Java side writes these structs byte by byte: keep the layout fixed.
+static_assert(sizeof(void*) == 8, "64-bit only");
+static_assert(offsetof(FlashFwdParams, q_batch_stride) == 40, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, B) == 136, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, scale) == 156, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, seed) == 168, "FlashFwdParams layout");
+static_assert(offsetof(FlashFwdParams, keep_scale) == 184, "FlashFwdParams layout");
+static_assert(sizeof(FlashFwdParams) == 192, "FlashFwdParams layout");
+static_assert(offsetof(FlashBwdParams, q_batch_stride) == 88, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, B) == 280, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, scale) == 300, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, seed) == 312, "FlashBwdParams layout");
+static_assert(offsetof(FlashBwdParams, deterministic) == 332, "FlashBwdParams layout");
+static_assert(sizeof(FlashBwdParams) == 336, "FlashBwdParams layout");
+
+namespace flare_attn {
+
+static constexpr float kLog2e = 1.4426950408889634f;
+static constexpr float kLn2 = 0.6931471805599453f;
+
+// ----------------------------------------------------------------------------- Philox4x32-10
+__host__ __device__ __forceinline__ uint32_t mulhi32(uint32_t a, uint32_t b) {
+#ifdef __CUDA_ARCH__
+    return __umulhi(a, b);
+#else
+    return (uint32_t)(((uint64_t)a * (uint64_t)b) >> 32);
+#endif
+}
+
+__host__ __device__ __forceinline__ void philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1) {
+#pragma unroll
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+        uint32_t lo0 = c[0] * 0xD2511F53u, hi0 = mulhi32(c[0], 0xD2511F53u);
+        uint32_t lo1 = c[2] * 0xCD9E8D57u, hi1 = mulhi32(c[2], 0xCD9E8D57u);
+        uint32_t n0 = hi1 ^ c[1] ^ k0;
+        uint32_t n2 = hi0 ^ c[3] ^ k1;
+        c[0] = n0; c[1] = lo1; c[2] = n2; c[3] = lo0;
+    }
+}
+
+// Dropout decision for (row, col) of head bh = b*Hq + h. Returns true if KEPT.
+__host__ __device__ __forceinline__ bool dropout_keep(unsigned long long seed, uint32_t offset_lo,
+                                                      uint32_t threshold, int row, int col, int bh) {
+    uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)row, (uint32_t)bh, offset_lo};
+    philox4x32_10(c, (uint32_t)(seed & 0xffffffffull), (uint32_t)(seed >> 32));
+    const int wi = col & 3;  // select without dynamic indexing (keeps c[] in registers)
+    uint32_t w = wi == 0 ? c[0] : wi == 1 ? c[1] : wi == 2 ? c[2] : c[3];
+    return (w >> 8) >= threshold;
+}
+
+// Two adjacent columns (col even) share one Philox block.
+__device__ __forceinline__ void dropout_keep2(unsigned long long seed, uint32_t offset_lo, uint32_t threshold,
+                                              int row, int col_even, int bh, bool& k0, bool& k1) {
+    uint32_t c[4] = {(uint32_t)col_even >> 2, (uint32_t)row, (uint32_t)bh, offset_lo};
+    philox4x32_10(c, (uint32_t)(seed & 0xffffffffull), (uint32_t)(seed >> 32));
+    int w = col_even & 3;  // 0 or 2
+    uint32_t a = (w == 0) ? c[0] : c[2];
+    uint32_t b = (w == 0) ? c[1] : c[3];
+    k0 = (a >> 8) >= threshold;
+    k1 = (b >> 8) >= threshold;
+}
+
+// ----------------------------------------------------------------------------- dtype helpers
+template <typename T> struct DT;
+template <> struct DT<float> {
+    __device__ __forceinline__ static float to_f(float x) { return x; }
+    __device__ __forceinline__ static float from_f(float x) { return x; }
+};
+template <> struct DT<__nv_bfloat16> {
+    __device__ __forceinline__ static float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
+    __device__ __forceinline__ static __nv_bfloat16 from_f(float x) { return __float2bfloat16_rn(x); }
+    __device__ __forceinline__ static uint32_t pack2(float a, float b) {
+        __nv_bfloat162 v = __floats2bfloat162_rn(a, b);  // .x (low 16 bits) = a
+        return *reinterpret_cast<uint32_t*>(&v);
+    }
+    __device__ __forceinline__ static void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+template <> struct DT<__half> {
+    __device__ __forceinline__ static float to_f(__half x) { return __half2float(x); }
+    __device__ __forceinline__ static __half from_f(float x) { return __float2half_rn(x); }
+    __device__ __forceinline__ static uint32_t pack2(float a, float b) {
+        __half2 v = __floats2half2_rn(a, b);
+        return *reinterpret_cast<uint32_t*>(&v);
+    }
+    __device__ __forceinline__ static void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+
+// ----------------------------------------------------------------------------- PTX wrappers
+__device__ __forceinline__ uint32_t smem_u32(const void* p) {
+    return (uint32_t)__cvta_generic_to_shared(p);
+}
+__device__ __forceinline__ void cp_async16(void* smem_dst, const void* gsrc, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(smem_dst)), "l"(gsrc),
+                 "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_u32(p)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_u32(p)));
+}
+
+__device__ __forceinline__ int causal_offset(int causal, int Sq, int Sk) {
+    return causal == 2 ? (Sk - Sq) : 0;
+}
+
+}  // namespace flare_attn

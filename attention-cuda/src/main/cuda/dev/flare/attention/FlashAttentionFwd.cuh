@@ -1,0 +1,286 @@
+// Flare flash attention forward kernels.
+//  * fwd_tc_kernel: FlashAttention-2 style, bf16/f16, mma.sync.m16n8k16 + ldmatrix, cp.async double buffer.
+//  * fwd_simt_kernel: one warp per query row, fp32 FMA (f32 path; also a fallback for bf16/f16).
+#pragma once
+#include "FlashAttentionCommon.cuh"
+
+namespace flare_attn {
+
+// Tile configuration of the tensor-core forward kernel.
+template <int D> struct FwdTcCfg {
+    static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
+    static constexpr int BN = (D <= 128) ? 64 : 32;    // keys per tile
+    static constexpr int NW = BM / 16;                 // warps; each warp owns 16 query rows
+    static constexpr int NT = NW * 32;
+    static constexpr int LD = D + 8;                   // smem row stride (elements), 16B pad
+    static constexpr int SMEM_ELEMS = (BM + 4 * BN) * LD;  // Q + 2x K + 2x V
+};
+
+template <typename T, int D, int ROWS, int NT>
+__device__ __forceinline__ void load_tile_async(T* s, const T* g, long long seq_stride, int row0, int nvalid,
+                                                int tid) {
+    constexpr int LD = D + 8;
+    constexpr int CH = D / 8;  // 16-byte chunks per row
+#pragma unroll
+    for (int c = tid; c < ROWS * CH; c += NT) {
+        int r = c / CH, ch = c % CH;
+        int gr = row0 + r;
+        bool ok = gr < nvalid;
+        const T* src = ok ? (g + (long long)gr * seq_stride + ch * 8) : g;
+        cp_async16(s + r * LD + ch * 8, src, ok ? 16 : 0);
+    }
+}
+
+template <typename T, int D>
+__device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
+    using C = FwdTcCfg<D>;
+    constexpr int BM = C::BM, BN = C::BN, NT = C::NT, LD = C::LD;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    T* sQ = reinterpret_cast<T*>(smem_raw);
+    T* sK = sQ + BM * LD;
+    T* sV = sK + 2 * BN * LD;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int m0 = blockIdx.x * BM, h = blockIdx.y, b = blockIdx.z;
+    const int hk = h / (p.Hq / p.Hkv);
+    const int Sq = p.Sq, Sk = p.Sk;
+    const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    const int off = causal_offset(p.causal, Sq, Sk);
+
+    int n_blocks = (Sk + BN - 1) / BN;
+    if (p.causal) {
+        int last_row = min(m0 + BM, Sq) - 1;
+        int last_key = last_row + off;
+        n_blocks = last_key < 0 ? 0 : min(n_blocks, last_key / BN + 1);
+    }
+
+    load_tile_async<T, D, BM, NT>(sQ, qg, p.q_seq_stride, m0, Sq, tid);
+    if (n_blocks > 0) {
+        load_tile_async<T, D, BN, NT>(sK, kg, p.k_seq_stride, 0, Sk, tid);
+        load_tile_async<T, D, BN, NT>(sV, vg, p.v_seq_stride, 0, Sk, tid);
+    }
+    cp_async_commit();
+
+    float o[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float mrow[2] = {-INFINITY, -INFINITY};
+    float lrow[2] = {0.f, 0.f};
+    const float sl2 = p.scale * kLog2e;
+    const int row_lo = m0 + warp * 16 + (lane >> 2);
+    const int rows[2] = {row_lo, row_lo + 8};
+    const int tq = lane & 3;
+    const int bh = b * p.Hq + h;
+
+    for (int j = 0; j < n_blocks; ++j) {
+        cp_async_wait_all();
+        __syncthreads();
+        if (j + 1 < n_blocks) {
+            int nb = (j + 1) & 1;
+            load_tile_async<T, D, BN, NT>(sK + nb * BN * LD, kg, p.k_seq_stride, (j + 1) * BN, Sk, tid);
+            load_tile_async<T, D, BN, NT>(sV + nb * BN * LD, vg, p.v_seq_stride, (j + 1) * BN, Sk, tid);
+        }
+        cp_async_commit();
+        const T* cK = sK + (j & 1) * BN * LD;
+        const T* cV = sV + (j & 1) * BN * LD;
+
+        // ---- S = Q K^T (16 x BN per warp)
+        float s[BN / 8][4];
+#pragma unroll
+        for (int i = 0; i < BN / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            uint32_t a[4];
+            ldmatrix_x4(a, sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+            for (int pp = 0; pp < BN / 16; ++pp) {
+                uint32_t bf[4];
+                ldmatrix_x4(bf, cK + (pp * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 +
+                                    ((lane >> 3) & 1) * 8);
+                DT<T>::mma(s[2 * pp], a, bf[0], bf[1]);
+                DT<T>::mma(s[2 * pp + 1], a, bf[2], bf[3]);
+            }
+        }
+
+        // ---- masking (only for blocks that need it)
+        const int n0 = j * BN;
+        const bool need_mask = (n0 + BN > Sk) || (p.causal && (n0 + BN - 1 > m0 + off));
+        if (need_mask) {
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; ++nt) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    int col = n0 + nt * 8 + 2 * tq + (e & 1);
+                    int row = rows[e >> 1];
+                    if (col >= Sk || (p.causal && col > row + off)) s[nt][e] = -INFINITY;
+                }
+            }
+        }
+
+        // ---- online softmax (log2 domain), rows g and g+8
+#pragma unroll
+        for (int hh = 0; hh < 2; ++hh) {
+            float mx = -INFINITY;
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * hh], s[nt][2 * hh + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            float m_new = fmaxf(mrow[hh], mx * sl2);
+            float m_use = (m_new == -INFINITY) ? 0.f : m_new;
+            float corr = exp2f(mrow[hh] - m_use);
+            mrow[hh] = m_new;
+            float ls = 0.f;
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; ++nt) {
+                float p0 = exp2f(s[nt][2 * hh] * sl2 - m_use);
+                float p1 = exp2f(s[nt][2 * hh + 1] * sl2 - m_use);
+                s[nt][2 * hh] = p0;
+                s[nt][2 * hh + 1] = p1;
+                ls += p0 + p1;
+            }
+            lrow[hh] = lrow[hh] * corr + ls;
+#pragma unroll
+            for (int dn = 0; dn < D / 8; ++dn) {
+                o[dn][2 * hh] *= corr;
+                o[dn][2 * hh + 1] *= corr;
+            }
+        }
+
+        // ---- dropout on P (LSE / l use the un-dropped values)
+        // Lanes tq and tq^1 cover the same 4-column Philox block: the even lane generates it for row g,
+        // the odd lane for row g+8, and they swap the two words the other needs (one Philox per lane).
+        if (p.dropout) {
+            const bool odd = (tq & 1) != 0;
+            const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
+            const float ks = p.keep_scale;
+            const uint32_t thr = p.drop_threshold;
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; ++nt) {
+                const int col = n0 + nt * 8 + 2 * tq;  // even; (col & 3) == 0 for even tq, 2 for odd tq
+                uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)(odd ? rows[1] : rows[0]), (uint32_t)bh,
+                                 p.offset_lo};
+                philox4x32_10(c, k0, k1);
+                const uint32_t own0 = odd ? c[2] : c[0], own1 = odd ? c[3] : c[1];
+                const uint32_t snd0 = odd ? c[0] : c[2], snd1 = odd ? c[1] : c[3];
+                const uint32_t rcv0 = __shfl_xor_sync(0xffffffffu, snd0, 1);
+                const uint32_t rcv1 = __shfl_xor_sync(0xffffffffu, snd1, 1);
+                const uint32_t wg0 = odd ? rcv0 : own0, wg1 = odd ? rcv1 : own1;  // row g,   cols col, col+1
+                const uint32_t wh0 = odd ? own0 : rcv0, wh1 = odd ? own1 : rcv1;  // row g+8, cols col, col+1
+                s[nt][0] *= (wg0 >> 8) >= thr ? ks : 0.f;
+                s[nt][1] *= (wg1 >> 8) >= thr ? ks : 0.f;
+                s[nt][2] *= (wh0 >> 8) >= thr ? ks : 0.f;
+                s[nt][3] *= (wh1 >> 8) >= thr ? ks : 0.f;
+            }
+        }
+
+        // ---- O += P V
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            uint32_t a[4];
+            a[0] = DT<T>::pack2(s[2 * kk][0], s[2 * kk][1]);
+            a[1] = DT<T>::pack2(s[2 * kk][2], s[2 * kk][3]);
+            a[2] = DT<T>::pack2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            a[3] = DT<T>::pack2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+#pragma unroll
+            for (int pp = 0; pp < D / 16; ++pp) {
+                uint32_t bf[4];
+                ldmatrix_x4_trans(bf, cV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 +
+                                          (lane >> 4) * 8);
+                DT<T>::mma(o[2 * pp], a, bf[0], bf[1]);
+                DT<T>::mma(o[2 * pp + 1], a, bf[2], bf[3]);
+            }
+        }
+    }
+    cp_async_wait_all();
+
+    // ---- epilogue
+    T* og = reinterpret_cast<T*>(p.o) + b * p.o_batch_stride + h * p.o_head_stride;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        float l = lrow[hh];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        float inv = l > 0.f ? 1.f / l : 0.f;
+        int row = rows[hh];
+        if (row < Sq) {
+            T* orow = og + (long long)row * p.o_seq_stride;
+#pragma unroll
+            for (int dn = 0; dn < D / 8; ++dn) {
+                uint32_t v = DT<T>::pack2(o[dn][2 * hh] * inv, o[dn][2 * hh + 1] * inv);
+                *reinterpret_cast<uint32_t*>(orow + dn * 8 + 2 * tq) = v;
+            }
+            if (tq == 0) p.lse[(long long)bh * Sq + row] = l > 0.f ? mrow[hh] * kLn2 + logf(l) : -INFINITY;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIMT forward: one warp per query row; lanes split D; keys in chunks of 32 (one score per lane).
+// ---------------------------------------------------------------------------------------------
+static constexpr int kSimtFwdWarps = 4;
+
+template <typename T, int D>
+__device__ __forceinline__ void fwd_simt_kernel(const FlashFwdParams p) {
+    constexpr int E = D / 32;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int row = blockIdx.x * kSimtFwdWarps + warp;
+    const int h = blockIdx.y, b = blockIdx.z;
+    if (row >= p.Sq) return;
+    const int hk = h / (p.Hq / p.Hkv);
+    const int bh = b * p.Hq + h;
+    const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride +
+                  (long long)row * p.q_seq_stride;
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    float q[E], o[E];
+#pragma unroll
+    for (int e = 0; e < E; ++e) { q[e] = DT<T>::to_f(qg[lane + 32 * e]); o[e] = 0.f; }
+    int kend = p.Sk;
+    if (p.causal) kend = min(p.Sk, row + causal_offset(p.causal, p.Sq, p.Sk) + 1);
+    const float sl2 = p.scale * kLog2e;
+    float m = -INFINITY, lpart = 0.f;
+    for (int j0 = 0; j0 < kend; j0 += 32) {
+        const int cnt = min(32, kend - j0);
+        float my = -INFINITY;
+        for (int jj = 0; jj < cnt; ++jj) {
+            const T* kr = kg + (long long)(j0 + jj) * p.k_seq_stride;
+            float d = 0.f;
+#pragma unroll
+            for (int e = 0; e < E; ++e) d = fmaf(q[e], DT<T>::to_f(kr[lane + 32 * e]), d);
+#pragma unroll
+            for (int w = 16; w > 0; w >>= 1) d += __shfl_xor_sync(0xffffffffu, d, w);
+            if (lane == jj) my = d * sl2;
+        }
+        float mx = my;
+#pragma unroll
+        for (int w = 16; w > 0; w >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, w));
+        float m_new = fmaxf(m, mx);  // finite: cnt >= 1
+        float corr = exp2f(m - m_new);
+        m = m_new;
+        lpart *= corr;
+#pragma unroll
+        for (int e = 0; e < E; ++e) o[e] *= corr;
+        float pl = (lane < cnt) ? exp2f(my - m) : 0.f;
+        lpart += pl;
+        if (p.dropout && lane < cnt)
+            pl *= dropout_keep(p.seed, p.offset_lo, p.drop_threshold, row, j0 + lane, bh) ? p.keep_scale : 0.f;
+        for (int jj = 0; jj < cnt; ++jj) {
+            float pj = __shfl_sync(0xffffffffu, pl, jj);
+            const T* vr = vg + (long long)(j0 + jj) * p.v_seq_stride;
+#pragma unroll
+            for (int e = 0; e < E; ++e) o[e] = fmaf(pj, DT<T>::to_f(vr[lane + 32 * e]), o[e]);
+        }
+    }
+    float l = lpart;
+#pragma unroll
+    for (int w = 16; w > 0; w >>= 1) l += __shfl_xor_sync(0xffffffffu, l, w);
+    float inv = l > 0.f ? 1.f / l : 0.f;
+    T* og = reinterpret_cast<T*>(p.o) + b * p.o_batch_stride + h * p.o_head_stride + (long long)row * p.o_seq_stride;
+#pragma unroll
+    for (int e = 0; e < E; ++e) og[lane + 32 * e] = DT<T>::from_f(o[e] * inv);
+    if (lane == 0) p.lse[(long long)bh * p.Sq + row] = l > 0.f ? m * kLn2 + logf(l) : -INFINITY;
+}
+
+}  // namespace flare_attn

@@ -1,0 +1,63 @@
+// Flare flash attention: extern "C" entry points (names computed by the Java side).
+//
+// Naming: <kernel>_<dtype>_d<D>, dtype in {bf16, f16, f32}, D in {32, 64, 96, 128, 256}.
+// Causal mode (0/1/2), dropout (0/1) and deterministic are RUNTIME fields of the parameter struct
+// (uniform branches; keeps the instantiation count at 3 dtypes x 5 head dims per kernel).
+//
+//   flash_fwd_<dt>_d<D>            forward. bf16/f16: tensor-core kernel (FwdTcCfg); f32: SIMT kernel
+//   flash_fwd_simt_<dt>_d<D>       SIMT forward, bf16/f16 only (reference / fallback)
+//   flash_bwd_preprocess_<dt>_d<D> delta = rowsum(dO*O), zero dq_accum (unless deterministic)
+//   flash_bwd_dkdv_<dt>_d<D>       dK, dV (+ dQ fp32 atomics into dq_accum unless deterministic), SIMT
+//   flash_bwd_dkdv_tc_<dt>_d<D>    same contract on tensor cores; dt in {bf16, f16}, D in {32, 64, 96, 128}
+//   flash_bwd_dq_<dt>_d<D>         deterministic dQ (writes dq directly)
+//   flash_bwd_convert_dq_<dt>_d<D> dq_accum -> dq (non-deterministic mode)
+// Launch configurations (grid, block, dynamic smem): docs/attention-kernels.md.
+#include "FlashAttentionFwd.cuh"
+#include "FlashAttentionBwd.cuh"
+
+using namespace flare_attn;
+
+#define FLARE_BWD_ENTRIES(NAME, T, D)                                                                      \
+    extern "C" __global__ void __launch_bounds__(kPreprocessWarps * 32)                                    \
+        flash_bwd_preprocess_##NAME##_d##D(const FlashBwdParams p) { bwd_preprocess_kernel<T, D>(p); }     \
+    extern "C" __global__ void __launch_bounds__(BwdCfg<D>::NT)                                            \
+        flash_bwd_dkdv_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_kernel<T, D>(p); }                 \
+    extern "C" __global__ void __launch_bounds__(BwdCfg<D>::NT)                                            \
+        flash_bwd_dq_##NAME##_d##D(const FlashBwdParams p) { bwd_dq_kernel<T, D>(p); }                     \
+    extern "C" __global__ void __launch_bounds__(256)                                                      \
+        flash_bwd_convert_dq_##NAME##_d##D(const FlashBwdParams p) { bwd_convert_dq_kernel<T, D>(p); }
+
+#define FLARE_HALF_ENTRIES(NAME, T, D)                                                                     \
+    extern "C" __global__ void __launch_bounds__(FwdTcCfg<D>::NT)                                          \
+        flash_fwd_##NAME##_d##D(const FlashFwdParams p) { fwd_tc_kernel<T, D>(p); }                        \
+    extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
+        flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
+    FLARE_BWD_ENTRIES(NAME, T, D)
+
+#define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
+    extern "C" __global__ void __launch_bounds__(BwdTcCfg<D>::NT)                                          \
+        flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_tc_kernel<T, D>(p); }
+
+#define FLARE_F32_ENTRIES(D)                                                                               \
+    extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
+        flash_fwd_f32_d##D(const FlashFwdParams p) { fwd_simt_kernel<float, D>(p); }                       \
+    FLARE_BWD_ENTRIES(f32, float, D)
+
+#define FLARE_ALL_D(M, ...) M(__VA_ARGS__, 32) M(__VA_ARGS__, 64) M(__VA_ARGS__, 96) M(__VA_ARGS__, 128) M(__VA_ARGS__, 256)
+
+FLARE_ALL_D(FLARE_HALF_ENTRIES, bf16, __nv_bfloat16)
+FLARE_ALL_D(FLARE_HALF_ENTRIES, f16, __half)
+FLARE_F32_ENTRIES(32)
+FLARE_F32_ENTRIES(64)
+FLARE_F32_ENTRIES(96)
+FLARE_F32_ENTRIES(128)
+FLARE_F32_ENTRIES(256)
+
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 32)
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 64)
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 96)
+FLARE_TC_BWD_ENTRY(bf16, __nv_bfloat16, 128)
+FLARE_TC_BWD_ENTRY(f16, __half, 32)
+FLARE_TC_BWD_ENTRY(f16, __half, 64)
+FLARE_TC_BWD_ENTRY(f16, __half, 96)
+FLARE_TC_BWD_ENTRY(f16, __half, 128)
