@@ -1,6 +1,18 @@
 package dev.flare.examples.cli;
 
-import dev.flare.examples.demo.CharMlpDemo;
+import dev.flare.models.gpt.GPT;
+import dev.flare.models.gpt.GPTConfig;
+import dev.flare.models.gpt.Generation;
+import dev.flare.models.gpt.Sampling;
+import dev.flare.models.text.CharTokenizer;
+import dev.flare.models.text.Gpt2Tokenizer;
+import dev.flare.models.text.Tokenizer;
+import dev.flare.tensor.Device;
+import dev.flare.tensor.random.Generator;
+import dev.flare.training.TrainConfig;
+import dev.flare.training.Trainer;
+import dev.flare.training.data.RandomWindows;
+import dev.flare.training.data.Tokens;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -11,31 +23,50 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 /**
- * {@code flare train}: for now the CPU demo (a character-level MLP language model, see {@link CharMlpDemo}) on
- * the embedded corpus or a text file. The GPT training of issues 6-8 will take over this command.
+ * {@code flare train}: trains a GPT on the embedded corpus (or --data FILE.txt) with the character or GPT-2
+ * tokenizer, logging loss, validation loss and throughput, writing metrics to --out, then samples from it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a small character-level model on the CPU (the embedded corpus unless --data is given), then sample from it.")
+        description = "Train a small GPT (the embedded corpus unless --data is given), then sample from it.")
 public final class TrainCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
 
     @Option(names = "--data", description = "UTF-8 text file to train on (default: the embedded corpus).")
     Path data;
 
-    @Option(names = "--steps", defaultValue = "600", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--tokenizer", defaultValue = "char", description = "char or gpt2 (default: ${DEFAULT-VALUE}).")
+    String tokenizer;
+
+    @Option(names = "--preset", defaultValue = "micro", description = "Model shape: nano, micro, mini, gpt2, gpt2-medium, ... (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--block-size", defaultValue = "64", description = "Context length in tokens (default: ${DEFAULT-VALUE}).")
+    int blockSize;
+
+    @Option(names = "--batch-size", defaultValue = "16", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--steps", defaultValue = "400", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--lr", defaultValue = "0.2", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "3e-3", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--out", defaultValue = "runs/latest", description = "Folder for metrics (default: ${DEFAULT-VALUE}).")
+    Path out;
 
     @Option(names = "--seed", defaultValue = "1337", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--sample-chars", defaultValue = "300", description = "Characters to sample after training (default: ${DEFAULT-VALUE}).")
-    int sampleChars;
+    @Option(names = "--sample-tokens", defaultValue = "300", description = "Tokens to sample after training (default: ${DEFAULT-VALUE}).")
+    int sampleTokens;
 
     @Option(names = "--debug", description = "Show stack traces on errors.")
     boolean debug;
@@ -43,20 +74,45 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (steps <= 0) throw new IllegalArgumentException("--steps: expected a positive number, got " + steps);
-        if (!(lr > 0)) throw new IllegalArgumentException("--lr: expected a positive number, got " + lr);
+        if (blockSize <= 0) throw new IllegalArgumentException("--block-size: expected a positive number, got " + blockSize);
+        if (batchSize <= 0) throw new IllegalArgumentException("--batch-size: expected a positive number, got " + batchSize);
+        Device dev = Device.parse(device);
         String text = data == null ? embeddedCorpus() : Files.readString(data, StandardCharsets.UTF_8);
-        CharMlpDemo.Config d = CharMlpDemo.Config.defaults();
-        CharMlpDemo.Config cfg = new CharMlpDemo.Config(d.context(), d.embed(), d.hidden(), d.batch(), steps, lr, d.momentum(), seed);
-        CharMlpDemo model = new CharMlpDemo(text, cfg);
-        LOG.info("training the CPU demo: {} characters of {} ({} distinct), {} parameters, {} steps",
-                text.length(), data == null ? "the embedded corpus" : data, model.vocabSize(), model.parameterCount(), steps);
-        LOG.info("a model that guesses uniformly has loss ln({}) = {}", model.vocabSize(), String.format("%.3f", Math.log(model.vocabSize())));
+        Tokenizer tok = switch (tokenizer) {
+            case "char" -> CharTokenizer.fromText(text);
+            case "gpt2" -> new Gpt2Tokenizer();
+            default -> throw new IllegalArgumentException("--tokenizer: expected char or gpt2, got '" + tokenizer + "'");
+        };
+        int[] ids = tok.encode(text);
+        int split = (int) (ids.length * 0.9);
+        if (split < blockSize + 1 || ids.length - split < blockSize + 1)
+            throw new IllegalArgumentException("--data: " + ids.length + " tokens are too few for --block-size " + blockSize
+                    + " (each of the 90%/10% train/validation parts needs more than " + blockSize + ")");
+        Tokens train = Tokens.of(Arrays.copyOfRange(ids, 0, split), tok.vocabSize());
+        Tokens val = Tokens.of(Arrays.copyOfRange(ids, split, ids.length), tok.vocabSize());
+
+        GPTConfig model = GPTConfig.preset(preset).withVocabSize(tok.vocabSize()).withBlockSize(blockSize);
+        TrainConfig cfg = TrainConfig.small(model, out).withMaxSteps(steps).withBatch(batchSize, 1)
+                .withEval(Math.max(1, steps / 4), 8).withLr(lr, lr / 10);
+        cfg = new TrainConfig(cfg.model(), cfg.batchSize(), cfg.gradAccum(), cfg.maxSteps(), cfg.lr(), cfg.minLr(),
+                Math.min(cfg.warmupSteps(), steps / 10), cfg.weightDecay(), cfg.beta1(), cfg.beta2(), cfg.gradClip(),
+                cfg.evalInterval(), cfg.evalIters(), Math.max(1, steps / 20), seed, dev, out, cfg.keepLast(), false);
+        GPT gpt = new GPT(model, new Generator(seed));
+        gpt.to(dev);
+        LOG.info("training a GPT ({} layers, {} heads, {} wide, context {}) of {} parameters on {} tokens of {} with the {} tokenizer ({} tokens) on {}",
+                model.nLayer(), model.nHead(), model.nEmbd(), blockSize, gpt.parameterCount(), ids.length,
+                data == null ? "the embedded corpus" : data, tok.name(), tok.vocabSize(), dev);
+        LOG.info("a model that guesses uniformly has loss ln({}) = {}", tok.vocabSize(), String.format("%.3f", Math.log(tok.vocabSize())));
+        Trainer trainer = new Trainer(cfg, gpt, new RandomWindows(train, batchSize, blockSize, seed),
+                new RandomWindows(val, batchSize, blockSize, seed + 1));
         long t0 = System.nanoTime();
-        double loss = model.train(Math.max(1, steps / 12), (l, s) -> LOG.info("step {}/{}  loss {}", s, steps, String.format("%.4f", l)));
-        LOG.info("trained in {} s, final loss {}", String.format("%.1f", (System.nanoTime() - t0) / 1e9), String.format("%.4f", loss));
+        trainer.run(null);
+        LOG.info("trained {} steps in {} s; metrics in {}", steps, String.format("%.1f", (System.nanoTime() - t0) / 1e9), out.resolve("metrics.csv"));
+        String prompt = text.substring(0, Math.min(12, text.length()));
         System.out.println("--- sample ---");
-        System.out.print("It was the ");
-        model.sample("It was the ", sampleChars, 0.8, c -> System.out.print((char) c));
+        System.out.print(prompt);
+        Generation.generate(gpt, tok.encode(prompt), Sampling.of(sampleTokens, 0.8, 0, 0.95, seed),
+                t -> System.out.print(tok.decode(new int[]{t})));
         System.out.println();
         return 0;
     }

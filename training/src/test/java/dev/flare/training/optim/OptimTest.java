@@ -59,7 +59,10 @@ class OptimTest {
             fused.step(3e-3);
             ref.step(3e-3);
         }
-        assertArrayEquals(b.toFloatArray(), a.toFloatArray(), 1e-6f, "seed " + seed);
+        // The paths round differently (fused keeps m/v updates in registers): allow a few float ulps, relative.
+        float[] want = b.toFloatArray(), got = a.toFloatArray();
+        for (int i = 0; i < want.length; i++)
+            assertEquals(want[i], got[i], 4 * Math.ulp(Math.abs(want[i])) + 1e-7f, "index " + i + ", seed " + seed);
     }
 
     @Test
