@@ -13,6 +13,7 @@ import java.lang.foreign.ValueLayout;
  * in chunks of {@value #SIZE} bytes. Copies are synchronous for the caller (the array may be reused on return) and
  * ordered with the kernels on the stream.
  */
+@SuppressWarnings("restricted")
 final class PinnedStaging {
     static final int SIZE = 16 << 20;
 

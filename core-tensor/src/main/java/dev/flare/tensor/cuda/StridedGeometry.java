@@ -176,6 +176,33 @@ final class StridedGeometry {
         return off;
     }
 
+    /**
+     * The {@code Rows<N>} struct of {@code flare_cuda.cuh} ({@code rank, rows, sizes[8], strides[N][8], offsets[N],
+     * len, inner[N]}) for operands that share the row dims {@code rowShape} (their own strides for those dims,
+     * their offsets), rows of {@code len} elements with stride {@code inner[k]} along the row. Returns null when
+     * the coalesced row dims do not fit one launch (more than 8 dims, or 2^31 rows or more with rank >= 2); the
+     * caller then makes contiguous copies with the row dim last.
+     */
+    static long[] rowsStruct(int[] rowShape, long[][] strides, long[] offsets, long len, long[] inner) {
+        long[] shape = new long[rowShape.length];
+        for (int d = 0; d < shape.length; d++) shape[d] = rowShape[d];
+        StridedGeometry g = of(shape, strides, offsets);
+        if (g.rank > MAX_DIMS || (g.rank >= 2 && g.numel >= INDEX_LIMIT)) return null;
+        int k = strides.length;
+        long[] w = new long[2 + MAX_DIMS + k * MAX_DIMS + k + 1 + k];
+        w[0] = g.rank;
+        w[1] = g.numel;
+        for (int d = 0; d < g.rank; d++) {
+            w[2 + d] = g.sizes[d];
+            for (int i = 0; i < k; i++) w[2 + MAX_DIMS + i * MAX_DIMS + d] = g.strides[i][d];
+        }
+        int o = 2 + MAX_DIMS + k * MAX_DIMS;
+        for (int i = 0; i < k; i++) w[o + i] = offsets[i];
+        w[o + k] = len;
+        for (int i = 0; i < k; i++) w[o + k + 1 + i] = inner[i];
+        return w;
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("StridedGeometry(numel=" + numel + ", sizes=" + Arrays.toString(sizes));
