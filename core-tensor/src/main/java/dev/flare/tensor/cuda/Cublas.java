@@ -13,7 +13,8 @@ import java.util.Map;
  * column-major conventions; {@link CudaBackend#matmul} maps row-major tensors onto them (C^T = B^T A^T).
  *
  * <p>Precision: F32 GEMMs use CUBLAS_COMPUTE_32F (exact FP32, no TF32) unless {@link #setAllowTf32(boolean)}
- * turns on CUBLAS_COMPUTE_32F_FAST_TF32; BF16 and F16 GEMMs accumulate in F32 (CUBLAS_COMPUTE_32F); F64 uses
+ * turns on CUBLAS_COMPUTE_32F_FAST_TF32; BF16 and F16 GEMMs accumulate in F32 (CUBLAS_COMPUTE_32F, with the math
+ * mode CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION so split-K partial sums stay F32 too); F64 uses
  * CUBLAS_COMPUTE_64F. Every status is checked; a failure names the call and the status.
  */
 public final class Cublas {
@@ -22,7 +23,10 @@ public final class Cublas {
     // cublasComputeType_t
     static final int COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77, COMPUTE_64F = 70;
     static final int OP_N = 0, OP_T = 1;
+    static final int STATUS_NOT_SUPPORTED = 15;
     static final int GEMM_DEFAULT = -1;
+    /** cublasMath_t: default math, and split-K reductions in the compute type (F32), never in BF16/F16. */
+    static final int MATH_DEFAULT = 0, MATH_DISALLOW_REDUCED_PRECISION_REDUCTION = 16;
     // cublasLtMatmulDescAttributes_t
     static final int DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8;
     // cublasLtMatmulPreferenceAttributes_t
@@ -73,6 +77,8 @@ public final class Cublas {
         check(call(lib.create, h), "cublasCreate_v2");
         handle = h.get(ValueLayout.ADDRESS, 0);
         check(call(lib.setStream, handle, stream.segment()), "cublasSetStream_v2");
+        // BF16/F16 GEMMs accumulate in F32 all the way: no split-K reductions in the output precision.
+        check(call(lib.setMathMode, handle, MATH_DEFAULT | MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), "cublasSetMathMode");
         MemorySegment lh = arena.allocate(ValueLayout.ADDRESS);
         check(call(lib.ltCreate, lh), "cublasLtCreate");
         ltHandle = lh.get(ValueLayout.ADDRESS, 0);
@@ -187,7 +193,7 @@ public final class Cublas {
                     check(call(lib.ltAlgoGetHeuristic, ltHandle, desc, aDesc, bDesc, dDesc, dDesc, pref, 1, results, count),
                             "cublasLtMatmulAlgoGetHeuristic");
                     if (count.get(ValueLayout.JAVA_INT, 0) < 1)
-                        throw new CublasException("cublasLtMatmulAlgoGetHeuristic found no algorithm for " + key, 15);
+                        throw new CublasException("cublasLtMatmulAlgoGetHeuristic found no algorithm for " + key, STATUS_NOT_SUPPORTED);
                     algo = Arena.global().allocate(64, 8);
                     MemorySegment.copy(results, 0, algo, 0, 64);
                     algoCache.put(key, algo);

@@ -37,7 +37,7 @@ final class CublasLibrary {
     final int majorVersion;
 
     // cuBLAS
-    final MethodHandle create, destroy, setStream, getVersion, gemmEx, gemmStridedBatchedEx;
+    final MethodHandle create, destroy, setStream, setMathMode, getVersion, gemmEx, gemmStridedBatchedEx;
     // cuBLASLt
     final MethodHandle ltCreate, ltMatmulDescCreate, ltMatmulDescSetAttribute, ltMatmulDescDestroy,
             ltMatrixLayoutCreate, ltMatrixLayoutDestroy, ltPreferenceCreate, ltPreferenceSetAttribute,
@@ -50,6 +50,7 @@ final class CublasLibrary {
         create = bind(linker, blas, "cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         destroy = bind(linker, blas, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         setStream = bind(linker, blas, "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        setMathMode = bind(linker, blas, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         getVersion = bind(linker, blas, "cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         // cublasGemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc,
         //              computeType, algo)

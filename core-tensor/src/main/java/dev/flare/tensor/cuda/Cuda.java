@@ -58,11 +58,20 @@ public final class Cuda {
             }
         } catch (Throwable t) {
             // UnsatisfiedLinkError (no libcuda.so.1 or no JCuda natives for this platform), NoClassDefFoundError, ...
-            reason = "the CUDA driver could not be loaded through JCuda: " + t;
+            reason = "the CUDA driver could not be loaded through JCuda: " + summarize(t);
         }
         if (ok) reason = null;
         available = ok;
         return ok;
+    }
+
+    /** The gist of a native-library failure: its first line and the loader's "cannot open" line if any. */
+    static String summarize(Throwable t) {
+        String msg = String.valueOf(t.getMessage());
+        String first = t.getClass().getSimpleName() + ": " + msg.lines().findFirst().orElse("");
+        String cause = msg.lines().filter(l -> l.contains("cannot open shared object") || l.contains("undefined symbol"))
+                .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(null);
+        return cause == null ? first : first + " (" + cause + ")";
     }
 
     /** Number of CUDA devices (0 when CUDA is unavailable). */

@@ -40,6 +40,8 @@ public final class CudaBackend implements Backend {
     private volatile CrossEntropyKernels crossEntropy;
     private volatile RandomKernels random;
     private volatile Cublas cublas;
+    /** Number of matmulEpilogue calls that cuBLASLt could not fuse (answered with separate ops instead). */
+    final java.util.concurrent.atomic.AtomicLong epilogueFallbacks = new java.util.concurrent.atomic.AtomicLong();
 
     CudaBackend(Device device) {
         if (!device.isCuda()) throw new IllegalArgumentException("device: expected a CUDA device, got " + device);
@@ -278,7 +280,8 @@ public final class CudaBackend implements Backend {
      * out = epilogue(a @ b + bias) with cuBLASLt epilogues: a (M, K) and b (K, N) 2-d (row- or column-major views),
      * bias (N) contiguous (null when the epilogue has none), out (M, N) contiguous; F32, BF16 or F16. GELU is the
      * tanh form. This is the fused Linear(+GELU) of an MLP: {@code y = gelu(x @ W^T + b)} is
-     * {@code matmulEpilogue(x, W.t(), b, GELU_BIAS, y)}.
+     * {@code matmulEpilogue(x, W.t(), b, GELU_BIAS, y)}. When cuBLASLt reports CUBLAS_STATUS_NOT_SUPPORTED for a case,
+     * the result is computed with separate matmul, add and GELU kernels instead.
      */
     public void matmulEpilogue(Tensor a, Tensor b, Tensor bias, Cublas.Epilogue epilogue, Tensor out) {
         if (a.dim() != 2 || b.dim() != 2 || out.dim() != 2)
@@ -308,8 +311,21 @@ public final class CudaBackend implements Backend {
                 lb = GemmPlan.layout(bc.shape(), bc.strides());
             }
             GemmPlan p = GemmPlan.of(1, m, n, k, la, lb);
-            cublas().matmulLt(out.dtype(), p.transA, p.transB, p.m, p.n, p.k, first(bc), p.lda, first(ac), p.ldb,
-                    first(out), p.ldc, epilogue.hasBias() ? first(bias) : 0L, epilogue);
+            try {
+                cublas().matmulLt(out.dtype(), p.transA, p.transB, p.m, p.n, p.k, first(bc), p.lda, first(ac), p.ldb,
+                        first(out), p.ldc, epilogue.hasBias() ? first(bias) : 0L, epilogue);
+                return;
+            } catch (Cublas.CublasException e) {
+                if (e.status() != Cublas.STATUS_NOT_SUPPORTED) throw e;
+                epilogueFallbacks.incrementAndGet();
+            }
+            // cuBLASLt has no kernel for this case: the same result from separate ops.
+            matmul(ac, bc, out);
+            if (epilogue.hasBias()) {
+                long[] st = {0, 1};
+                binary(BinaryOp.ADD, out, Tensor.of(bias.storage(), new int[]{m, n}, st, bias.offset()), out);
+            }
+            if (epilogue == Cublas.Epilogue.GELU || epilogue == Cublas.Epilogue.GELU_BIAS) unary(UnaryOp.GELU, out, out);
         } finally {
             if (ac != a) ac.release();
             if (bc != b) bc.release();
