@@ -194,7 +194,7 @@ public final class Cublas {
                             "cublasLtMatmulAlgoGetHeuristic");
                     if (count.get(ValueLayout.JAVA_INT, 0) < 1)
                         throw new CublasException("cublasLtMatmulAlgoGetHeuristic found no algorithm for " + key, STATUS_NOT_SUPPORTED);
-                    algo = Arena.global().allocate(64, 8);
+                    algo = Arena.ofAuto().allocate(64, 8);
                     MemorySegment.copy(results, 0, algo, 0, 64);
                     algoCache.put(key, algo);
                 }
