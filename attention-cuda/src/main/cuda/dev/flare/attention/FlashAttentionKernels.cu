@@ -61,3 +61,33 @@ FLARE_TC_BWD_ENTRY(f16, __half, 32)
 FLARE_TC_BWD_ENTRY(f16, __half, 64)
 FLARE_TC_BWD_ENTRY(f16, __half, 96)
 FLARE_TC_BWD_ENTRY(f16, __half, 128)
+
+// Launch configuration table, read once by FlashAttentionKernels.java so that the Java launcher never restates
+// the tile constants. out[0] = sizeof(FlashFwdParams), out[1] = sizeof(FlashBwdParams), then for each D in
+// {32, 64, 96, 128, 256} kFlashConfigInts ints, in the order of the fields below.
+static constexpr int kFlashConfigInts = 11;
+
+template <int D> __device__ void flash_config_row(int* r) {
+    r[0] = FwdTcCfg<D>::BM;                     // tensor-core fwd: query rows per CTA
+    r[1] = FwdTcCfg<D>::NT;                     //   threads
+    r[2] = FwdTcCfg<D>::SMEM_ELEMS * 2;         //   dynamic smem bytes (2-byte elements)
+    r[3] = kSimtFwdWarps;                       // SIMT fwd: query rows per CTA (threads = 32x)
+    r[4] = kPreprocessWarps;                    // bwd preprocess: rows per CTA (threads = 32x)
+    r[5] = BwdCfg<D>::KB;                       // SIMT dkdv / dq: keys (or queries) per CTA
+    r[6] = BwdCfg<D>::NT;                       //   threads
+    r[7] = BwdCfg<D>::SMEM_FLOATS * 4;          //   dynamic smem bytes
+    r[8] = D <= 128 ? BwdTcCfg<D>::BC : 0;      // tensor-core dkdv: keys per CTA (0: not instantiated)
+    r[9] = D <= 128 ? BwdTcCfg<D>::NT : 0;      //   threads
+    r[10] = D <= 128 ? BwdTcCfg<D>::SMEM_BYTES : 0;
+}
+
+extern "C" __global__ void flash_launch_config(int* out) {
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    out[0] = (int)sizeof(FlashFwdParams);
+    out[1] = (int)sizeof(FlashBwdParams);
+    flash_config_row<32>(out + 2);
+    flash_config_row<64>(out + 2 + kFlashConfigInts);
+    flash_config_row<96>(out + 2 + 2 * kFlashConfigInts);
+    flash_config_row<128>(out + 2 + 3 * kFlashConfigInts);
+    flash_config_row<256>(out + 2 + 4 * kFlashConfigInts);
+}

@@ -35,12 +35,14 @@ public final class Attention {
     }
 
     /**
-     * FLASH_CPU's output and its saved row logsumexp (B, Hq, Sq) as {O, lse}, for comparing other backends
-     * (the CUDA kernels) against it. 4-d inputs only.
+     * The output and the saved row logsumexp (B, Hq, Sq) as {O, lse} of a flash backend (FLASH_CPU or
+     * FLASH_CUDA, as options says), for comparing backends. 4-d inputs only.
      */
-    static Tensor[] flashCpuWithLse(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
+    static Tensor[] withLogsumexp(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
+        if (options.backend() != AttentionBackend.FLASH_CPU && options.backend() != AttentionBackend.FLASH_CUDA)
+            throw new IllegalArgumentException("backend: expected FLASH_CPU or FLASH_CUDA, got " + options.backend());
         Tensor[] lse = new Tensor[1];
-        Tensor o = run(q, k, v, options.withBackend(AttentionBackend.FLASH_CPU), lse);
+        Tensor o = run(q, k, v, options, lse);
         return new Tensor[]{o, lse[0]};
     }
 
@@ -106,7 +108,12 @@ public final class Attention {
                 if (lseOut != null) lseOut[0] = fn.logsumexp();
                 yield o;
             }
-            case FLASH_CUDA -> new FlashCudaAttention.Fn(p, options.deterministic()).apply(q, k, v);
+            case FLASH_CUDA -> {
+                FlashCudaAttention.Fn fn = new FlashCudaAttention.Fn(p, options.deterministic());
+                Tensor o = fn.apply(q, k, v);
+                if (lseOut != null) lseOut[0] = fn.logsumexp();
+                yield o;
+            }
             case AUTO -> throw new IllegalStateException("unreachable");
         };
     }

@@ -1,13 +1,18 @@
 package dev.flare.attention;
 
 import dev.flare.autograd.Function;
+import dev.flare.tensor.Backends;
+import dev.flare.tensor.DType;
 import dev.flare.tensor.Tensor;
+import dev.flare.tensor.cuda.Cuda;
+import dev.flare.tensor.cuda.CudaBackend;
+import dev.flare.tensor.ops.ViewOps;
 
 /**
- * The seam for the CUDA flash kernels (written separately). {@link #isAvailable()} turns true once the kernels
- * are built and loaded; AUTO never picks FLASH_CUDA before that. The contract the kernel author fills in:
- * {@link #forward} returns O (B, Hq, Sq, Dv) in q's dtype and the row logsumexp (B, Hq, Sq) in F32;
- * {@link #backward} returns {dQ, dK, dV}. Dropout must reproduce {@link AttentionDropout} bit for bit.
+ * FLASH_CUDA: runs the CUDA flash kernels ({@link FlashAttentionKernels}) as one autograd function. The forward
+ * saves O and the row logsumexp; the backward recomputes the probabilities from them. Dropout reproduces
+ * {@link AttentionDropout} bit for bit (same Philox counters), so FLASH_CPU, MATH and FLASH_CUDA agree on
+ * the mask for a given seed and offset.
  */
 public final class FlashCudaAttention {
     private FlashCudaAttention() {}
@@ -17,8 +22,16 @@ public final class FlashCudaAttention {
         return d == 32 || d == 64 || d == 96 || d == 128 || d == 256;
     }
 
-    /** False until the CUDA kernels are built into this module. */
-    public static boolean isAvailable() { return false; }
+    /**
+     * True when a CUDA device is present and the kernels were compiled into this build (nvcc was found at build
+     * time). The answer is computed once.
+     */
+    public static boolean isAvailable() { return Availability.AVAILABLE; }
+
+    private static final class Availability {
+        static final boolean AVAILABLE = Cuda.isAvailable()
+                && FlashCudaAttention.class.getResource("FlashAttentionKernels.fatbin") != null;
+    }
 
     /** The autograd function {@link Attention} applies for FLASH_CUDA: saves O and lse, calls {@link #backward}. */
     static final class Fn extends Function {
@@ -33,9 +46,9 @@ public final class FlashCudaAttention {
 
         @Override
         protected Tensor forward(Tensor... in) {
-            q = in[0];
-            k = in[1];
-            v = in[2];
+            q = prepared(in[0]);
+            k = prepared(in[1]);
+            v = prepared(in[2]);
             save(q, k, v);
             Tensor[] r = FlashCudaAttention.forward(q, k, v, p, deterministic);
             o = r[0];
@@ -43,25 +56,68 @@ public final class FlashCudaAttention {
             return o;
         }
 
+        /** The forward's row logsumexp (B, Hq, Sq), F32. */
+        Tensor logsumexp() { return lse; }
+
         @Override
         protected Tensor[] backward(Tensor gradOutput) {
             return FlashCudaAttention.backward(q, k, v, o, lse, gradOutput, p, deterministic);
         }
     }
 
-    /** Returns {O, lse}. */
+    /** Returns {O (B, Hq, Sq, D) contiguous in q's dtype, lse (B, Hq, Sq) F32}. q, k, v must be {@link #prepared}. */
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, AttentionParams p, boolean deterministic) {
-        throw notBuilt();
+        CudaBackend backend = backendOf(q);
+        Tensor o = Tensor.empty(q.dtype(), q.device(), p.b(), p.hq(), p.sq(), p.d());
+        Tensor lse = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
+        if (p.b() == 0 || p.hq() == 0 || p.sq() == 0) return new Tensor[]{o, lse};
+        long[] params = FlashKernelParams.forward(p, operand(backend, q), operand(backend, k), operand(backend, v),
+                operand(backend, o), backend.deviceAddress(lse));
+        FlashAttentionKernels.on(backend).forward(p, q.dtype(), params);
+        return new Tensor[]{o, lse};
     }
 
-    /** Returns {dQ, dK, dV}. */
+    /** Returns {dQ, dK, dV}, contiguous, shaped like q, k, v. */
     static Tensor[] backward(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dO, AttentionParams p,
                              boolean deterministic) {
-        throw notBuilt();
+        CudaBackend backend = backendOf(q);
+        dO = prepared(dO.to(q.dtype()));
+        Tensor dq = Tensor.empty(q.dtype(), q.device(), q.shape());
+        Tensor dk = Tensor.zeros(k.dtype(), k.device(), k.shape());
+        Tensor dv = Tensor.zeros(v.dtype(), v.device(), v.shape());
+        if (p.b() == 0 || p.hq() == 0 || p.sq() == 0 || p.sk() == 0) {
+            dq.zero();
+            return new Tensor[]{dq, dk, dv};
+        }
+        Tensor delta = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
+        Tensor dqAccum = deterministic ? null : Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq(), p.d());
+        long[] params = FlashKernelParams.backward(p, deterministic, operand(backend, q), operand(backend, k),
+                operand(backend, v), operand(backend, o), operand(backend, dO), backend.deviceAddress(lse),
+                backend.deviceAddress(delta), dqAccum == null ? 0 : backend.deviceAddress(dqAccum), operand(backend, dq),
+                operand(backend, dk), operand(backend, dv));
+        FlashAttentionKernels.on(backend).backward(p, q.dtype(), deterministic, params);
+        return new Tensor[]{dq, dk, dv};
     }
 
-    static UnsupportedOperationException notBuilt() {
-        return new UnsupportedOperationException("FLASH_CUDA: the CUDA flash-attention kernels are not built yet in this"
-                + " build of attention-cuda; use AttentionBackend.MATH (or AUTO) for CUDA tensors");
+    /**
+     * t itself when the kernels can read it in place (last dim contiguous, 16-byte aligned start, the other strides
+     * multiples of 8 elements, as the tensor cores' 16-byte copies need), else a contiguous copy.
+     */
+    static Tensor prepared(Tensor t) {
+        boolean ok = t.stride(3) == 1 && (t.offset() * t.dtype().byteSize()) % 16 == 0;
+        for (int i = 0; ok && i < 3; i++) ok = t.stride(i) % 8 == 0;
+        if (ok) return t;
+        Tensor c = t.contiguous();
+        return c == t ? ViewOps.copy(t) : c;
+    }
+
+    private static FlashKernelParams.Operand operand(CudaBackend backend, Tensor t) {
+        return new FlashKernelParams.Operand(backend.deviceAddress(t), t.stride(0), t.stride(1), t.stride(2));
+    }
+
+    private static CudaBackend backendOf(Tensor t) {
+        if (!(Backends.of(t.device()) instanceof CudaBackend b))
+            throw new IllegalArgumentException("FLASH_CUDA: expected a CUDA tensor, got one on " + t.device());
+        return b;
     }
 }

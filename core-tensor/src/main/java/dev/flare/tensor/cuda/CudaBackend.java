@@ -130,6 +130,9 @@ public final class CudaBackend implements Backend {
     /** Device address of the tensor's first element. */
     long first(Tensor t) { return storageOf(t).address(t.offset()); }
 
+    /** Device address of the tensor's first element, for kernels launched from other modules. */
+    public long deviceAddress(Tensor t) { return first(t); }
+
     /** A new contiguous tensor on this device (not zeroed). */
     Tensor empty(DType dtype, int... shape) {
         return Tensor.of(new CudaStorage(this, dtype, Shapes.numel(shape)), shape, Shapes.contiguousStrides(shape), 0);

@@ -74,6 +74,14 @@ public final class CudaModule {
         });
     }
 
+    /** Lets {@code kernel} use up to {@code bytes} of dynamic shared memory (needed above 48 KiB). */
+    public void setMaxDynamicSharedBytes(String kernel, int bytes) {
+        context.makeCurrent();
+        CudaException.check(JCudaDriver.cuFuncSetAttribute(function(kernel),
+                jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+                "cuFuncSetAttribute(" + kernel + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + bytes + ")");
+    }
+
     /** Launches a 1-d grid of {@code blocks} blocks of {@code threads} threads. */
     public void launch(String kernel, long blocks, int threads, int sharedBytes, CudaStream stream, Object... args) {
         launch(kernel, blocks, 1, threads, 1, sharedBytes, stream, args);
@@ -82,15 +90,21 @@ public final class CudaModule {
     /** Launches a (gridX, gridY) grid of (blockX, blockY) blocks. */
     public void launch(String kernel, long gridX, int gridY, int blockX, int blockY, int sharedBytes, CudaStream stream,
                        Object... args) {
-        if (gridX <= 0 || gridX > Integer.MAX_VALUE || gridY <= 0 || gridY > 65535)
-            throw new IllegalArgumentException(kernel + ": grid (" + gridX + ", " + gridY + ") out of range");
+        launch3d(kernel, gridX, gridY, 1, blockX, blockY, sharedBytes, stream, args);
+    }
+
+    /** Launches a (gridX, gridY, gridZ) grid of (blockX, blockY) blocks. */
+    public void launch3d(String kernel, long gridX, int gridY, int gridZ, int blockX, int blockY, int sharedBytes,
+                         CudaStream stream, Object... args) {
+        if (gridX <= 0 || gridX > Integer.MAX_VALUE || gridY <= 0 || gridY > 65535 || gridZ <= 0 || gridZ > 65535)
+            throw new IllegalArgumentException(kernel + ": grid (" + gridX + ", " + gridY + ", " + gridZ + ") out of range");
         if (blockX <= 0 || blockY <= 0 || blockX * blockY > 1024)
             throw new IllegalArgumentException(kernel + ": block (" + blockX + ", " + blockY + ") out of range");
         CUfunction f = function(kernel);
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) params[i] = argument(kernel, i, args[i]);
         context.makeCurrent();
-        CudaException.check(JCudaDriver.cuLaunchKernel(f, (int) gridX, gridY, 1, blockX, blockY, 1, sharedBytes,
+        CudaException.check(JCudaDriver.cuLaunchKernel(f, (int) gridX, gridY, gridZ, blockX, blockY, 1, sharedBytes,
                 stream.handle(), Pointer.to(params), null), "cuLaunchKernel(" + kernel + ")");
         if (SYNC_LAUNCHES)
             CudaException.check(JCudaDriver.cuStreamSynchronize(stream.handle()), "kernel " + kernel + " (synchronized launch)");
