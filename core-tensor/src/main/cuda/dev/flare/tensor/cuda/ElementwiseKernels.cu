@@ -14,16 +14,16 @@ namespace {
 
 // Rarely hot, large library functions are kept out of line so that the many kernel instantiations (and the
 // unrolled 16-byte paths) do not each carry a copy; the hot ones (GELU, arithmetic, sqrt) stay inline.
-__device__ __noinline__ float exp_ni(float x) { return exp_ni(x); }
-__device__ __noinline__ float log_ni(float x) { return log_ni(x); }
-__device__ __noinline__ float sin_ni(float x) { return sin_ni(x); }
-__device__ __noinline__ float cos_ni(float x) { return cos_ni(x); }
-__device__ __noinline__ float tanh_ni(float x) { return tanh_ni(x); }
-__device__ __noinline__ double exp_ni(double x) { return exp_ni(x); }
-__device__ __noinline__ double log_ni(double x) { return log_ni(x); }
-__device__ __noinline__ double sin_ni(double x) { return sin_ni(x); }
-__device__ __noinline__ double cos_ni(double x) { return cos_ni(x); }
-__device__ __noinline__ double tanh_ni(double x) { return tanh_ni(x); }
+__device__ __noinline__ float exp_ni(float x) { return expf(x); }
+__device__ __noinline__ float log_ni(float x) { return logf(x); }
+__device__ __noinline__ float sin_ni(float x) { return sinf(x); }
+__device__ __noinline__ float cos_ni(float x) { return cosf(x); }
+__device__ __noinline__ float tanh_ni(float x) { return tanhf(x); }
+__device__ __noinline__ double exp_ni(double x) { return ::exp(x); }
+__device__ __noinline__ double log_ni(double x) { return ::log(x); }
+__device__ __noinline__ double sin_ni(double x) { return ::sin(x); }
+__device__ __noinline__ double cos_ni(double x) { return ::cos(x); }
+__device__ __noinline__ double tanh_ni(double x) { return ::tanh(x); }
 
 // ---------------------------------------------------------------------------------------------- unary
 __device__ __forceinline__ float gelu_f(float x) {

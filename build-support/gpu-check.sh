@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
+# the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
+# run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
+#   bash build-support/gpu-check.sh [tests|bench|train ...]   (default: all three)
+set -uo pipefail
+out=${OUT:-gpu-out}
+mkdir -p "$out"
+steps=("$@")
+[[ ${#steps[@]} -eq 0 ]] && steps=(tests bench train)
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+summary=()
+for s in "${steps[@]}"; do
+  t0=$(date +%s)
+  case $s in
+    tests) timeout 420 bash .gpu/run test --include-tag cuda > "$out/tests.log" 2>&1; rc=$?
+           summary+=("tests rc=$rc $(grep -E 'tests (successful|failed|skipped)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')") ;;
+    bench) timeout 300 bash .gpu/run main dev.flare.examples.bench.AttentionBench "${SEQS:-1024,4096,16384}" 20 > "$out/attention-bench.log" 2>&1
+           rc1=$?
+           timeout 300 python3 .gpu/bench/sdpa_bench.py "${SEQS:-1024,4096,16384}" > "$out/sdpa-bench.log" 2>&1
+           summary+=("bench rc=$rc1/$?") ;;
+    train) timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda --steps "${TRAIN_STEPS:-200}" \
+             --out "$out/train" > "$out/train.log" 2>&1
+           summary+=("train rc=$?") ;;
+    *) echo "unknown step $s"; exit 2 ;;
+  esac
+  summary[-1]+=" ($(( $(date +%s) - t0 )) s)"
+done
+echo "=== failures ==="; grep -E "MethodSource|=> |Exception" "$out/tests.log" 2>/dev/null | head -40
+echo "=== attention (flare) ==="; cat "$out/attention-bench.log" 2>/dev/null | grep -vE "WARN|^\s*$" | tail -16
+echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
+echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | tail -8
+printf '%s\n' "${summary[@]}"
