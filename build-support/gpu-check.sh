@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|train ...]   (default: all three)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -19,6 +19,15 @@ for s in "${steps[@]}"; do
            rc1=$?
            timeout 300 python3 .gpu/bench/sdpa_bench.py "${SEQS:-1024,4096,16384}" > "$out/sdpa-bench.log" 2>&1
            summary+=("bench rc=$rc1/$?") ;;
+    ops)   timeout 200 bash .gpu/run main dev.flare.tensor.cuda.CudaOpsBench 20 > "$out/ops-bench.log" 2>&1; rc1=$?
+           timeout 200 python3 bench/torch_ops_bench.py 20 > "$out/torch-ops-bench.log" 2>&1
+           summary+=("ops rc=$rc1/$?") ;;
+    harness) # the kernel harness (built here or on the dev machine into .gpu/flash_harness): checks + compute-sanitizer
+           h=.gpu/flash_harness
+           { timeout 200 "$h" --selftest-ref; timeout 300 "$h"; echo "harness rc=$?";
+             compute-sanitizer --tool memcheck "$h" --max-cases 6 | tail -n 4
+             compute-sanitizer --tool racecheck "$h" --max-cases 6 | tail -n 4; } > "$out/harness.log" 2>&1
+           summary+=("harness: $(grep -E 'passed|harness rc|ERROR SUMMARY|RACECHECK SUMMARY' "$out/harness.log" | tr '\n' ' ')") ;;
     train) timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda --steps "${TRAIN_STEPS:-200}" \
              --out "$out/train" > "$out/train.log" 2>&1
            summary+=("train rc=$?") ;;
@@ -29,5 +38,6 @@ done
 echo "=== failures ==="; grep -E "MethodSource|=> |Exception" "$out/tests.log" 2>/dev/null | head -40
 echo "=== attention (flare) ==="; cat "$out/attention-bench.log" 2>/dev/null | grep -vE "WARN|^\s*$" | tail -16
 echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
+echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -14; tail -14 "$out/torch-ops-bench.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | tail -8
 printf '%s\n' "${summary[@]}"

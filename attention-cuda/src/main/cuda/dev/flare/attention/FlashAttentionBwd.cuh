@@ -287,8 +287,9 @@ template <int D> struct BwdTcCfg {
     static constexpr int BR = (D <= 64) ? 64 : 32;  // queries per step
     static constexpr int LD = D + 8;                // K, V, Q, dO smem stride (elements)
     static constexpr int LDS = BR + 8;              // dS^T smem stride (elements)
-    // bytes: K, V [BC][LD], Q, dO [BR][LD] (2-byte), dS^T [BC][LDS] (2-byte), lse*log2e, delta [BR] fp32
-    static constexpr int SMEM_BYTES = (2 * BC * LD + 2 * BR * LD + BC * LDS) * 2 + 2 * BR * 4;
+    // bytes: K, V [BC][LD], two buffers of Q, dO [BR][LD] (2-byte), dS^T [BC][LDS] (2-byte), two buffers of
+    // lse*log2e, delta [BR] fp32. The second buffer lets the next query block load while this one computes.
+    static constexpr int SMEM_BYTES = (2 * BC * LD + 4 * BR * LD + BC * LDS) * 2 + 4 * BR * 4;
 };
 
 template <typename T, int D>
@@ -298,11 +299,11 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* sK = reinterpret_cast<T*>(smem_raw);
     T* sV = sK + BC * LD;
-    T* sQ = sV + BC * LD;
-    T* sdO = sQ + BR * LD;
-    T* sdS = sdO + BR * LD;
-    float* sLse = reinterpret_cast<float*>(sdS + BC * LDS);  // lse * log2e
-    float* sDelta = sLse + BR;
+    T* sQbuf = sV + BC * LD;          // [2][BR][LD]
+    T* sdObuf = sQbuf + 2 * BR * LD;  // [2][BR][LD]
+    T* sdS = sdObuf + 2 * BR * LD;
+    float* sLseBuf = reinterpret_cast<float*>(sdS + BC * LDS);  // [2][BR] lse * log2e
+    float* sDeltaBuf = sLseBuf + 2 * BR;                        // [2][BR]
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g4 = lane >> 2, tq = lane & 3;
@@ -316,7 +317,6 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
     load_tile_async<T, D, BC, NT>(sK, kg, p.k_seq_stride, k0, Sk, tid);
     load_tile_async<T, D, BC, NT>(sV, vg, p.v_seq_stride, k0, Sk, tid);
-    cp_async_commit();
 
     float dk[D / 8][4], dv[D / 8][4];
 #pragma unroll
@@ -329,23 +329,43 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     const int n_qb = (Sq + BR - 1) / BR;
     const int krow[2] = {k0 + warp * 16 + g4, k0 + warp * 16 + g4 + 8};  // keys of this thread's C rows
 
-    for (int gq = 0; gq < group; ++gq) {
-        const int h = hk * group + gq;
+    // Steps walk (query head of the GQA group, query block); step s+1's Q, dO, lse, delta load into the other
+    // buffer while step s computes.
+    const int n_steps_per_head = max(0, n_qb - qb_begin);
+    const int n_steps = group * n_steps_per_head;
+    auto load_step = [&](int step, int buf) {
+        const int h = hk * group + step / n_steps_per_head;
+        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const long long bh = (long long)b * p.Hq + h;
+        load_tile_async<T, D, BR, NT>(sQbuf + buf * BR * LD,
+                                      reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
+                                      p.q_seq_stride, q0, Sq, tid);
+        load_tile_async<T, D, BR, NT>(sdObuf + buf * BR * LD,
+                                      reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride,
+                                      p.do_seq_stride, q0, Sq, tid);
+        for (int i = tid; i < BR; i += NT) {
+            int qi = q0 + i;
+            sLseBuf[buf * BR + i] = qi < Sq ? p.lse[bh * Sq + qi] * kLog2e : 0.f;
+            sDeltaBuf[buf * BR + i] = qi < Sq ? p.delta[bh * Sq + qi] : 0.f;
+        }
+    };
+    if (n_steps > 0) load_step(0, 0);
+    cp_async_commit();  // K, V and step 0
+
+    for (int step = 0; step < n_steps; ++step) {
+        const int buf = step & 1;
+        const int h = hk * group + step / n_steps_per_head;
         const int bh = b * p.Hq + h;
-        const T* qg = reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
-        const T* dg = reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride;
-        for (int qb = qb_begin; qb < n_qb; ++qb) {
-            const int q0 = qb * BR;
-            __syncthreads();  // previous step's readers of sQ, sdO, sdS, sLse, sDelta are done
-            load_tile_async<T, D, BR, NT>(sQ, qg, p.q_seq_stride, q0, Sq, tid);
-            load_tile_async<T, D, BR, NT>(sdO, dg, p.do_seq_stride, q0, Sq, tid);
+        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const T* sQ = sQbuf + buf * BR * LD;
+        const T* sdO = sdObuf + buf * BR * LD;
+        const float* sLse = sLseBuf + buf * BR;
+        const float* sDelta = sDeltaBuf + buf * BR;
+        {
+            __syncthreads();  // step-1's readers of the other buffer and of sdS are done
+            if (step + 1 < n_steps) load_step(step + 1, buf ^ 1);
             cp_async_commit();
-            for (int i = tid; i < BR; i += NT) {
-                int qi = q0 + i;
-                sLse[i] = qi < Sq ? p.lse[(long long)bh * Sq + qi] * kLog2e : 0.f;
-                sDelta[i] = qi < Sq ? p.delta[(long long)bh * Sq + qi] : 0.f;
-            }
-            cp_async_wait_all();
+            cp_async_wait_one();  // this step's group has landed (the next one may still fly)
             __syncthreads();
 
             // ---- S^T = K Q^T and dP~^T = V dO^T : 16 keys x BR queries per warp

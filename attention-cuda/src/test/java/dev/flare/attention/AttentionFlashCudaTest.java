@@ -144,6 +144,42 @@ class AttentionFlashCudaTest {
                     "gradient " + i + " differs between two deterministic runs");
     }
 
+    /**
+     * Reads the kernels' dropout masks back exactly: with q = k = 0 every visible probability is 1/Sk, so with
+     * V = I the forward writes O[i][j] = keep(i, j) / (Sk (1 - p)); with dO = I the backward writes
+     * dV[j][i] = the same. Both must equal AttentionDropout's mask bit for bit (tensor-core and SIMT paths).
+     */
+    @Test
+    void dropoutMaskIsBitwiseTheCpuMaskInForwardAndBackward() {
+        int b = 2, h = 3, n = 64;
+        double p = 0.25;
+        long dropSeed = rnd.nextLong(), offset = (1L << 33) + rnd.nextInt(1000);
+        double[] eye = new double[b * h * n * n];
+        for (int m = 0; m < b * h; m++) for (int i = 0; i < n; i++) eye[(m * n + i) * n + i] = 1;
+        for (DType dtype : new DType[]{DType.BF16, DType.F16, DType.F32}) {
+            Tensor zero = Tensor.zeros(dtype, GPU, b, h, n, n).requiresGrad(true);
+            Tensor k = Tensor.zeros(dtype, GPU, b, h, n, n).requiresGrad(true);
+            Tensor v = Tensor.fromArray(eye, b, h, n, n).to(dtype).to(GPU).requiresGrad(true);
+            AttentionOptions o = AttentionOptions.DEFAULT.withDropout(p).withDropoutSeed(dropSeed, offset)
+                    .withBackend(AttentionBackend.FLASH_CUDA);
+            Tensor out = Attention.scaledDotProductAttention(zero, k, v, o);
+            out.backward(Tensor.fromArray(eye, b, h, n, n).to(dtype).to(GPU));
+            double[] fwd = out.to(Device.CPU).to(DType.F64).toDoubleArray();
+            double[] dv = v.grad().to(Device.CPU).to(DType.F64).toDoubleArray();
+            int threshold = AttentionDropout.threshold(p);
+            for (int bi = 0; bi < b; bi++)
+                for (int hi = 0; hi < h; hi++)
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j < n; j++) {
+                            boolean keep = AttentionDropout.keep(dropSeed, offset, bi, hi, h, i, j, threshold);
+                            int base = (bi * h + hi) * n * n;
+                            String at = dtype + " b" + bi + " h" + hi + " row " + i + " col " + j + " seed " + dropSeed;
+                            assertEquals(keep, fwd[base + i * n + j] != 0, "forward mask at " + at);
+                            assertEquals(keep, dv[base + j * n + i] != 0, "backward mask at " + at);
+                        }
+        }
+    }
+
     @Test
     void autoPicksFlashCudaForSupportedGpuInputs() {
         Tensor q = randn(DType.BF16, 1, 2, 16, 64);

@@ -53,7 +53,11 @@ public final class AttentionBench {
         AttentionOptions o = opts;
         double fwdMs = time(() -> Attention.scaledDotProductAttention(q, k, v, o));
         double bothMs = time(() -> {
-            for (Tensor t : new Tensor[]{q, k, v}) t.setGrad(null);
+            // Leaf gradients outlive memory scopes (training keeps them); free them here or they pile up.
+            for (Tensor t : new Tensor[]{q, k, v}) {
+                if (t.grad() != null) t.grad().storage().release();
+                t.setGrad(null);
+            }
             Attention.scaledDotProductAttention(q, k, v, o).backward(dO);
         });
         double flops = 4.0 * batch * h * (double) s * s * d * (causal ? 0.5 : 1.0);

@@ -68,6 +68,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--sample-tokens", defaultValue = "300", description = "Tokens to sample after training (default: ${DEFAULT-VALUE}).")
     int sampleTokens;
 
+    @Option(names = "--prompt", description = "Text to continue when sampling (default: the data's first line).")
+    String prompt;
+
     @Option(names = "--debug", description = "Show stack traces on errors.")
     boolean debug;
 
@@ -108,7 +111,7 @@ public final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         trainer.run(null);
         LOG.info("trained {} steps in {} s; metrics in {}", steps, String.format("%.1f", (System.nanoTime() - t0) / 1e9), out.resolve("metrics.csv"));
-        String prompt = text.substring(0, Math.min(12, text.length()));
+        String prompt = this.prompt != null ? this.prompt : text.substring(0, Math.max(1, text.indexOf('\n') + 1));
         System.out.println("--- sample ---");
         System.out.print(prompt);
         Generation.generate(gpt, tok.encode(prompt), Sampling.of(sampleTokens, 0.8, 0, 0.95, seed),
@@ -118,7 +121,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     static String embeddedCorpus() throws IOException {
-        try (InputStream in = TrainCommand.class.getResourceAsStream("/dev/flare/examples/data/tiny-corpus.txt")) {
+        try (InputStream in = TrainCommand.class.getResourceAsStream("/dev/flare/examples/data/tiny-shakespeare.txt")) {
             if (in == null) throw new IllegalStateException("the embedded corpus is missing from the class path");
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
