@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""NumPy side of MatmulBench (examples/.../bench/MatmulBench.java): the same method, for a side-by-side table.
+
+    python3 bench/numpy_sgemm.py [size ...]     (default 512 1024 2048; bench/cpu-matmul.sh runs both)
+
+Square row-major float32 matrices, C = A @ B into a preallocated C. Per size: warm up for about 1 s (at
+least 3 calls), then time at least 10 calls and at least 1 s; prints
+`size=N best=G median=G reps=R check=X` in GFLOP/s (2 N^3 / seconds / 1e9), like the Java side.
+"""
+import ctypes
+import glob
+import os
+import sys
+import time
+
+import numpy as np
+
+WARM_SECONDS, MIN_REPS, MIN_SECONDS = 1.0, 10, 1.0
+
+
+def openblas_info():
+    """OpenBLAS version, the core it chose at run time and its thread count, read from numpy's bundled library."""
+    conf = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    info = f"{conf.get('name')} {conf.get('version')}"
+    libs = glob.glob(os.path.join(os.path.dirname(np.__path__[0]), "numpy.libs", "*openblas*"))
+    if libs:
+        lib = ctypes.CDLL(libs[0])
+        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", "64_"), ("openblas", "")):
+            try:
+                core = getattr(lib, f"{prefix}_get_corename{suffix}")
+                threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+            except AttributeError:
+                continue
+            core.restype = ctypes.c_char_p
+            info += f", core {core().decode()}, threads {threads()}"
+            break
+    return info
+
+
+def main():
+    sizes = [int(s) for s in sys.argv[1:]] or [512, 1024, 2048]
+    print(f"# numpy sgemm, numpy {np.__version__}, {openblas_info()}, python {sys.version.split()[0]}")
+    for n in sizes:
+        rng = np.random.default_rng(42)
+        a = (rng.random((n, n), dtype=np.float32) - 0.5).astype(np.float32)
+        b = (rng.random((n, n), dtype=np.float32) - 0.5).astype(np.float32)
+        c = np.empty((n, n), dtype=np.float32)
+        warm_end, warm = time.perf_counter() + WARM_SECONDS, 0
+        while warm < 3 or time.perf_counter() < warm_end:
+            np.matmul(a, b, out=c)
+            warm += 1
+        times, start = [], time.perf_counter()
+        while len(times) < MIN_REPS or time.perf_counter() - start < MIN_SECONDS:
+            t0 = time.perf_counter()
+            np.matmul(a, b, out=c)
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        reps, flop = len(times), 2.0 * n ** 3
+        median = times[reps // 2] if reps % 2 else 0.5 * (times[reps // 2 - 1] + times[reps // 2])
+        print(f"size={n} best={flop / times[0] / 1e9:.1f} median={flop / median / 1e9:.1f} reps={reps} "
+              f"check={c.flat[n * n // 2 + n // 3]:.4f}")
+
+
+if __name__ == "__main__":
+    main()

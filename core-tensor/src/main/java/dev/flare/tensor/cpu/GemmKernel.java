@@ -1,0 +1,48 @@
+package dev.flare.tensor.cpu;
+
+/**
+ * The element-type specific half of the GEMM: packing, the MR x NR micro-kernel, and the plain loops for
+ * tiny and K = 0 problems. Arrays travel as Object (float[] or double[]) so that one loop nest
+ * ({@link GemmBlocked}) drives both types; its call sites see only the two implementations
+ * {@link GemmKernelF32} and {@link GemmKernelF64} (twins), which the JIT can inline (bimorphic calls).
+ *
+ * <p>Packed layouts. A panel of A: MR rows by kc steps of K, stored k-major (the MR values of step p at
+ * {@code p*MR}), rows past the edge of A zero. A panel of B: kc steps by NR columns, stored k-major (the
+ * NR values of step p at {@code p*NR}), columns past the edge of B zero.
+ */
+abstract class GemmKernel {
+    /** Micro-tile height and width; blocking sizes rounded to multiples of them. */
+    final int MR, NR, MC, NC;
+
+    GemmKernel(int mr, int nr) {
+        MR = mr;
+        NR = nr;
+        MC = CpuGemm.roundUp(CpuGemm.MC, mr);
+        NC = CpuGemm.roundUp(CpuGemm.NC, nr);
+    }
+
+    /** This thread's buffer for packed A blocks, at least len elements. */
+    abstract Object bufferA(GemmWorkspace ws, int len);
+
+    /** This thread's buffer for packed B panels, at least len elements. */
+    abstract Object bufferB(GemmWorkspace ws, int len);
+
+    /** Packs mr (<= MR) rows by kc steps of A, from a[off + r*rs + p*cs], into one A panel at ap[ao]. */
+    abstract void packA(Object a, int off, int rs, int cs, int kc, int mr, Object ap, int ao);
+
+    /** Packs kc steps by nr (<= NR) columns of B, from b[off + p*rs + n*cs], into one B panel at bp[bo]. */
+    abstract void packB(Object b, int off, int rs, int cs, int kc, int nr, Object bp, int bo);
+
+    /**
+     * C tile (mr x nr, at c[ci + r*crs + n*ccs]) = (overwrite ? 0 : C tile) + A panel x B panel over kc
+     * steps.
+     */
+    abstract void microKernel(int kc, Object ap, int ao, Object bp, int bo, Object c, int ci, int crs, int ccs,
+                              int mr, int nr, boolean overwrite, GemmWorkspace ws);
+
+    /** Sets an M x N strided block of C to zero (K = 0 without accumulate). */
+    abstract void zero(Object c, int off, int rs, int cs, int M, int N);
+
+    /** Batch item bi of a problem too small to pay for packing: a dot product per element of C. */
+    abstract void tinyLoop(GemmJob j, int bi, boolean accumulate);
+}

@@ -1,0 +1,229 @@
+package dev.flare.tensor.cpu;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * F64 packing and 8 x 2W micro-kernel (W = lanes of the preferred vector: 8 with AVX-512, 4 with AVX2),
+ * see {@link GemmKernel} for the packed layouts.
+ *
+ * <p>TWIN of {@link GemmKernelF32}: the same file with float -> double, Float -> Double, F32 -> F64 and
+ * the literal 0f -> 0d; only this class comment differs. Change both together (GemmKernelTwinsTest
+ * checks).
+ */
+final class GemmKernelF64 extends GemmKernel {
+    static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    static final int W = S.length();
+    static final int MR_ = 8;
+    static final int NR_ = 2 * W;
+    static final GemmKernelF64 INSTANCE = new GemmKernelF64();
+
+    private GemmKernelF64() {
+        super(MR_, NR_);
+    }
+
+    @Override
+    Object bufferA(GemmWorkspace ws, int len) {
+        return ws.packAF64(len);
+    }
+
+    @Override
+    Object bufferB(GemmWorkspace ws, int len) {
+        return ws.packBF64(len);
+    }
+
+    @Override
+    void packA(Object src, int off, int rs, int cs, int kc, int mr, Object dst, int ao) {
+        double[] a = (double[]) src, ap = (double[]) dst;
+        if (mr == MR_) {
+            if (rs == 1) {
+                // A stored column-major (a transposed view): each step's MR values are adjacent.
+                for (int p = 0, s = off, d = ao; p < kc; p++, s += cs, d += MR_) {
+                    for (int r = 0; r < MR_; r++) {
+                        ap[d + r] = a[s + r];
+                    }
+                }
+            } else {
+                // Row by row, so that the reads of A are sequential when it is row-major.
+                for (int r = 0; r < MR_; r++) {
+                    for (int p = 0, s = off + r * rs, d = ao + r; p < kc; p++, s += cs, d += MR_) {
+                        ap[d] = a[s];
+                    }
+                }
+            }
+            return;
+        }
+        for (int p = 0, d = ao; p < kc; p++, d += MR_) {
+            int s = off + p * cs;
+            for (int r = 0; r < MR_; r++) {
+                ap[d + r] = r < mr ? a[s + r * rs] : 0d;
+            }
+        }
+    }
+
+    @Override
+    void packB(Object src, int off, int rs, int cs, int kc, int nr, Object dst, int bo) {
+        double[] b = (double[]) src, bp = (double[]) dst;
+        if (nr == NR_ && cs == 1) {
+            // B row-major: each step's NR values are two vector loads.
+            for (int p = 0, s = off, d = bo; p < kc; p++, s += rs, d += NR_) {
+                DoubleVector.fromArray(S, b, s).intoArray(bp, d);
+                DoubleVector.fromArray(S, b, s + W).intoArray(bp, d + W);
+            }
+            return;
+        }
+        if (nr == NR_) {
+            // Column by column, so that the reads of B are sequential when it is column-major.
+            for (int n = 0; n < NR_; n++) {
+                for (int p = 0, s = off + n * cs, d = bo + n; p < kc; p++, s += rs, d += NR_) {
+                    bp[d] = b[s];
+                }
+            }
+            return;
+        }
+        for (int p = 0, d = bo; p < kc; p++, d += NR_) {
+            int s = off + p * rs;
+            for (int n = 0; n < NR_; n++) {
+                bp[d + n] = n < nr ? b[s + n * cs] : 0d;
+            }
+        }
+    }
+
+    @Override
+    void microKernel(int kc, Object ap, int ao, Object bp, int bo, Object c, int ci, int crs, int ccs,
+                     int mr, int nr, boolean overwrite, GemmWorkspace ws) {
+        microKernel8x2W(kc, (double[]) ap, ao, (double[]) bp, bo, (double[]) c, ci, crs, ccs, mr, nr, overwrite,
+                ws.tileF64);
+    }
+
+    /**
+     * 8 x 2W register tile: per step of K, two vectors of B and eight broadcasts of A feed sixteen FMAs
+     * into sixteen accumulators. Full tiles with unit column stride go straight to C; others (edges,
+     * strided C) go through tile and {@link #storeClippedTile}.
+     */
+    static void microKernel8x2W(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int ci, int crs,
+                                int ccs, int mr, int nr, boolean overwrite, double[] tile) {
+        DoubleVector c00 = DoubleVector.zero(S), c01 = DoubleVector.zero(S);
+        DoubleVector c10 = DoubleVector.zero(S), c11 = DoubleVector.zero(S);
+        DoubleVector c20 = DoubleVector.zero(S), c21 = DoubleVector.zero(S);
+        DoubleVector c30 = DoubleVector.zero(S), c31 = DoubleVector.zero(S);
+        DoubleVector c40 = DoubleVector.zero(S), c41 = DoubleVector.zero(S);
+        DoubleVector c50 = DoubleVector.zero(S), c51 = DoubleVector.zero(S);
+        DoubleVector c60 = DoubleVector.zero(S), c61 = DoubleVector.zero(S);
+        DoubleVector c70 = DoubleVector.zero(S), c71 = DoubleVector.zero(S);
+        int a = ao, b = bo;
+        for (int p = 0; p < kc; p++) {
+            DoubleVector b0 = DoubleVector.fromArray(S, bp, b);
+            DoubleVector b1 = DoubleVector.fromArray(S, bp, b + W);
+            DoubleVector a0 = DoubleVector.broadcast(S, ap[a]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            DoubleVector a1 = DoubleVector.broadcast(S, ap[a + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            DoubleVector a2 = DoubleVector.broadcast(S, ap[a + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            DoubleVector a3 = DoubleVector.broadcast(S, ap[a + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+            DoubleVector a4 = DoubleVector.broadcast(S, ap[a + 4]);
+            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41);
+            DoubleVector a5 = DoubleVector.broadcast(S, ap[a + 5]);
+            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51);
+            DoubleVector a6 = DoubleVector.broadcast(S, ap[a + 6]);
+            c60 = a6.fma(b0, c60); c61 = a6.fma(b1, c61);
+            DoubleVector a7 = DoubleVector.broadcast(S, ap[a + 7]);
+            c70 = a7.fma(b0, c70); c71 = a7.fma(b1, c71);
+            a += MR_;
+            b += NR_;
+        }
+        if (mr == MR_ && nr == NR_ && ccs == 1) {
+            int r = ci;
+            if (overwrite) {
+                c00.intoArray(c, r); c01.intoArray(c, r + W); r += crs;
+                c10.intoArray(c, r); c11.intoArray(c, r + W); r += crs;
+                c20.intoArray(c, r); c21.intoArray(c, r + W); r += crs;
+                c30.intoArray(c, r); c31.intoArray(c, r + W); r += crs;
+                c40.intoArray(c, r); c41.intoArray(c, r + W); r += crs;
+                c50.intoArray(c, r); c51.intoArray(c, r + W); r += crs;
+                c60.intoArray(c, r); c61.intoArray(c, r + W); r += crs;
+                c70.intoArray(c, r); c71.intoArray(c, r + W);
+            } else {
+                c00.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c01.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c10.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c11.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c20.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c21.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c30.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c31.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c40.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c41.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c50.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c51.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c60.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c61.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c70.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c71.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+            }
+        } else {
+            c00.intoArray(tile, 0); c01.intoArray(tile, W);
+            c10.intoArray(tile, 2 * W); c11.intoArray(tile, 3 * W);
+            c20.intoArray(tile, 4 * W); c21.intoArray(tile, 5 * W);
+            c30.intoArray(tile, 6 * W); c31.intoArray(tile, 7 * W);
+            c40.intoArray(tile, 8 * W); c41.intoArray(tile, 9 * W);
+            c50.intoArray(tile, 10 * W); c51.intoArray(tile, 11 * W);
+            c60.intoArray(tile, 12 * W); c61.intoArray(tile, 13 * W);
+            c70.intoArray(tile, 14 * W); c71.intoArray(tile, 15 * W);
+            storeClippedTile(tile, c, ci, crs, ccs, mr, nr, overwrite);
+        }
+    }
+
+    /** Writes (or adds) the top-left mr x nr of an MR x NR row-major tile into C. */
+    static void storeClippedTile(double[] tile, double[] c, int ci, int crs, int ccs, int mr, int nr,
+                                 boolean overwrite) {
+        for (int r = 0; r < mr; r++) {
+            int t = r * NR_, o = ci + r * crs;
+            if (overwrite) {
+                for (int n = 0; n < nr; n++, o += ccs) {
+                    c[o] = tile[t + n];
+                }
+            } else {
+                for (int n = 0; n < nr; n++, o += ccs) {
+                    c[o] += tile[t + n];
+                }
+            }
+        }
+    }
+
+    @Override
+    void zero(Object dst, int off, int rs, int cs, int M, int N) {
+        double[] c = (double[]) dst;
+        for (int m = 0; m < M; m++) {
+            for (int n = 0, o = off + m * rs; n < N; n++, o += cs) {
+                c[o] = 0d;
+            }
+        }
+    }
+
+    @Override
+    void tinyLoop(GemmJob j, int bi, boolean accumulate) {
+        double[] a = (double[]) j.a, b = (double[]) j.b, c = (double[]) j.c;
+        int aBase = j.aOff + bi * j.aBS, bBase = j.bOff + bi * j.bBS, cBase = j.cOff + bi * j.cBS;
+        for (int m = 0; m < j.M; m++) {
+            for (int n = 0; n < j.N; n++) {
+                double s = 0d;
+                for (int k = 0, ai = aBase + m * j.aRS, bk = bBase + n * j.bCS; k < j.K;
+                     k++, ai += j.aCS, bk += j.bRS) {
+                    s += a[ai] * b[bk];
+                }
+                int o = cBase + m * j.cRS + n * j.cCS;
+                c[o] = accumulate ? c[o] + s : s;
+            }
+        }
+    }
+}
