@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code flare} command line. The launcher script at the repository root runs this class. */
 @Command(name = "flare", mixinStandardHelpOptions = true, version = "Flare 0.1.0-SNAPSHOT",
         description = "Train GPT-style models in Java on NVIDIA GPUs and the CPU.",
-        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class FlareMain {
 
     public static void main(String[] args) {
