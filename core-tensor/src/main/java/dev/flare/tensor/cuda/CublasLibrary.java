@@ -23,6 +23,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * whatever is installed: {@code libcublasLt.so.13} and {@code libcublas.so.13}, else the {@code .so.12} pair. The
  * real exported names are bound ({@code cublasCreate_v2}, not the header macro {@code cublasCreate}).
  *
+ * <p>Calls go through typed wrappers that use {@code MethodHandle.invokeExact}: the hot paths (one GEMM is a
+ * handful of calls) cost no boxing or argument spreading, unlike {@code invokeWithArguments}.
+ *
  * <p>Search order, per major version (13, then 12): the dynamic loader's own search (LD_LIBRARY_PATH, ldconfig),
  * then {@code -Dflare.cuda.libdir}, {@code $CUDA_HOME/lib64}, {@code $CUDA_PATH/lib64}, {@code /usr/local/cuda/lib64},
  * {@code /usr/local/cuda/targets/x86_64-linux/lib}, {@code /usr/lib/x86_64-linux-gnu}. A failure says everything
@@ -37,7 +40,7 @@ final class CublasLibrary {
     final int majorVersion;
 
     // cuBLAS
-    final MethodHandle create, destroy, setStream, setMathMode, getVersion, gemmEx, gemmStridedBatchedEx;
+    final MethodHandle create, destroy, setStream, setMathMode, setWorkspace, getVersion, gemmEx, gemmStridedBatchedEx;
     // cuBLASLt
     final MethodHandle ltCreate, ltMatmulDescCreate, ltMatmulDescSetAttribute, ltMatmulDescDestroy,
             ltMatrixLayoutCreate, ltMatrixLayoutDestroy, ltPreferenceCreate, ltPreferenceSetAttribute,
@@ -51,6 +54,8 @@ final class CublasLibrary {
         destroy = bind(linker, blas, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         setStream = bind(linker, blas, "cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         setMathMode = bind(linker, blas, "cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        // cublasSetWorkspace_v2(handle, void* workspace, size_t bytes): workspace aligned to 256 bytes.
+        setWorkspace = bind(linker, blas, "cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
         getVersion = bind(linker, blas, "cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         // cublasGemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc,
         //              computeType, algo)
@@ -84,6 +89,107 @@ final class CublasLibrary {
         ltMatmul = bind(linker, lt, "cublasLtMatmul", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+    }
+
+    // ---- typed calls (invokeExact: the argument types must match the descriptors exactly) --------------------
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException("native call failed: " + t, t);
+    }
+
+    int create(MemorySegment handleOut) {
+        try { return (int) create.invokeExact(handleOut); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int setStream(MemorySegment handle, MemorySegment stream) {
+        try { return (int) setStream.invokeExact(handle, stream); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int setMathMode(MemorySegment handle, int mode) {
+        try { return (int) setMathMode.invokeExact(handle, mode); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int setWorkspace(MemorySegment handle, MemorySegment workspace, long bytes) {
+        try { return (int) setWorkspace.invokeExact(handle, workspace, bytes); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int getVersion(MemorySegment handle, MemorySegment out) {
+        try { return (int) getVersion.invokeExact(handle, out); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int gemmEx(MemorySegment handle, int ta, int tb, int m, int n, int k, MemorySegment alpha,
+               MemorySegment a, int aType, int lda, MemorySegment b, int bType, int ldb, MemorySegment beta,
+               MemorySegment c, int cType, int ldc, int computeType, int algo) {
+        try {
+            return (int) gemmEx.invokeExact(handle, ta, tb, m, n, k, alpha, a, aType, lda, b, bType, ldb, beta,
+                    c, cType, ldc, computeType, algo);
+        } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int gemmStridedBatchedEx(MemorySegment handle, int ta, int tb, int m, int n, int k, MemorySegment alpha,
+                             MemorySegment a, int aType, int lda, long strideA, MemorySegment b, int bType, int ldb,
+                             long strideB, MemorySegment beta, MemorySegment c, int cType, int ldc, long strideC,
+                             int batch, int computeType, int algo) {
+        try {
+            return (int) gemmStridedBatchedEx.invokeExact(handle, ta, tb, m, n, k, alpha, a, aType, lda, strideA,
+                    b, bType, ldb, strideB, beta, c, cType, ldc, strideC, batch, computeType, algo);
+        } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltCreate(MemorySegment handleOut) {
+        try { return (int) ltCreate.invokeExact(handleOut); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltMatmulDescCreate(MemorySegment descOut, int computeType, int scaleType) {
+        try { return (int) ltMatmulDescCreate.invokeExact(descOut, computeType, scaleType); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltMatmulDescSetAttribute(MemorySegment desc, int attr, MemorySegment value, long bytes) {
+        try { return (int) ltMatmulDescSetAttribute.invokeExact(desc, attr, value, bytes); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltMatmulDescDestroy(MemorySegment desc) {
+        try { return (int) ltMatmulDescDestroy.invokeExact(desc); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltMatrixLayoutCreate(MemorySegment layoutOut, int type, long rows, long cols, long ld) {
+        try { return (int) ltMatrixLayoutCreate.invokeExact(layoutOut, type, rows, cols, ld); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltMatrixLayoutDestroy(MemorySegment layout) {
+        try { return (int) ltMatrixLayoutDestroy.invokeExact(layout); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltPreferenceCreate(MemorySegment prefOut) {
+        try { return (int) ltPreferenceCreate.invokeExact(prefOut); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltPreferenceSetAttribute(MemorySegment pref, int attr, MemorySegment value, long bytes) {
+        try { return (int) ltPreferenceSetAttribute.invokeExact(pref, attr, value, bytes); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltPreferenceDestroy(MemorySegment pref) {
+        try { return (int) ltPreferenceDestroy.invokeExact(pref); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltAlgoGetHeuristic(MemorySegment handle, MemorySegment desc, MemorySegment aDesc, MemorySegment bDesc,
+                           MemorySegment cDesc, MemorySegment dDesc, MemorySegment pref, int requested,
+                           MemorySegment results, MemorySegment returned) {
+        try {
+            return (int) ltAlgoGetHeuristic.invokeExact(handle, desc, aDesc, bDesc, cDesc, dDesc, pref, requested, results, returned);
+        } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    int ltMatmul(MemorySegment handle, MemorySegment desc, MemorySegment alpha, MemorySegment a, MemorySegment aDesc,
+                 MemorySegment b, MemorySegment bDesc, MemorySegment beta, MemorySegment c, MemorySegment cDesc,
+                 MemorySegment d, MemorySegment dDesc, MemorySegment algo, MemorySegment workspace, long workspaceBytes,
+                 MemorySegment stream) {
+        try {
+            return (int) ltMatmul.invokeExact(handle, desc, alpha, a, aDesc, b, bDesc, beta, c, cDesc, d, dDesc, algo,
+                    workspace, workspaceBytes, stream);
+        } catch (Throwable t) { throw rethrow(t); }
     }
 
     private static MethodHandle bind(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor fd) {

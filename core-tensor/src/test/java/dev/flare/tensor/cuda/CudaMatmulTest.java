@@ -47,6 +47,25 @@ class CudaMatmulTest {
     /** Accumulation error allowed, relative to sum |a||b|: F32 accumulation (any K here), F64 for F64. */
     static double accumTol(DType t) { return t == DType.F64 ? 1e-12 : 2e-5; }
 
+    /**
+     * The same with reduced-precision split-K reductions allowed (the default): BF16/F16 partial sums may each be
+     * rounded once to the output type and summed there, a few roundings of at most 2^-9 (BF16) of sum |a||b|.
+     */
+    static double accumTol(DType t, boolean reduced) {
+        return reduced && t.isHalf() ? accumTol(t) + 0x1p-6 : accumTol(t);
+    }
+
+    /** Runs body with reduced-precision reductions allowed or not, restoring the setting. */
+    static void withReduction(boolean allow, Runnable body) {
+        boolean before = Cublas.allowReducedPrecisionReduction();
+        try {
+            Cublas.setAllowReducedPrecisionReduction(allow);
+            body.run();
+        } finally {
+            Cublas.setAllowReducedPrecisionReduction(before);
+        }
+    }
+
     /** Values of shape (batch..., R, S) stored as (batch..., S, R) and viewed transposed (column-major matrices). */
     static Tensor colMajor(CudaBackend b, DType t, double[] v, int[] shape) {
         int r = shape.length, rows = shape[r - 2], cols = shape[r - 1];
@@ -78,7 +97,15 @@ class CudaMatmulTest {
     }
 
     @Test
-    void everyDtypeAndLayout() {
+    void reductionsInF32WhenReducedPrecisionIsOff() {
+        assertTrue(Cublas.allowReducedPrecisionReduction(), "PyTorch's default: reduced-precision reductions allowed");
+        withReduction(false, () -> everyDtypeAndLayout(false));
+    }
+
+    @Test
+    void everyDtypeAndLayoutByDefault() { everyDtypeAndLayout(true); }
+
+    void everyDtypeAndLayout(boolean reduced) {
         CudaBackend b = gpu();
         Random rnd = new Random(31);
         int[][] mkn = {{1, 1, 1}, {7, 13, 5}, {33, 1023, 65}, {64, 128, 96}};
@@ -97,7 +124,7 @@ class CudaMatmulTest {
                             Tensor out = output(b, t, os);
                             b.matmul(ta, tb, out);
                             assertGemm("matmul " + t + " " + Arrays.toString(os) + " k=" + k + " a=" + ka + " b=" + kb, t,
-                                    gemmRef(va, vb, bc, m, k, n), values(out), accumTol(t));
+                                    gemmRef(va, vb, bc, m, k, n), values(out), accumTol(t, reduced));
                             ta.release();
                             tb.release();
                             out.release();
@@ -175,6 +202,11 @@ class CudaMatmulTest {
 
     @Test
     void epiloguesMatchSeparateOps() {
+        withReduction(false, () -> epiloguesMatchSeparateOps(false));
+        epiloguesMatchSeparateOps(true);
+    }
+
+    void epiloguesMatchSeparateOps(boolean reduced) {
         CudaBackend b = gpu();
         Random rnd = new Random(34);
         int[][] shapes = {{37, 64, 96}, {1, 64, 32}, {128, 768, 512}};
@@ -204,7 +236,8 @@ class CudaMatmulTest {
                     double[] got = values(out);
                     String what = "cuBLASLt " + ep + " " + t + " " + m + "x" + k + "x" + n;
                     // cuBLASLt may evaluate GELU's tanh approximately: allow about 1e-3 there.
-                    double acc = hasGelu ? (t == DType.F32 ? 2e-3 : 4e-3) : (t == DType.F32 ? 2e-5 : 1e-3);
+                    double acc = (hasGelu ? (t == DType.F32 ? 2e-3 : 4e-3) : (t == DType.F32 ? 2e-5 : 1e-3))
+                            + (reduced && t.isHalf() ? 0x1p-6 : 0);
                     assertGemm(what, t, ref, got, acc);
                     // Against separate ops on the GPU: matmul, add (broadcast bias), gelu.
                     Tensor sep = output(b, t, m, n);
@@ -219,5 +252,33 @@ class CudaMatmulTest {
                     for (Tensor tt : new Tensor[]{x, w, bias, out, sep}) tt.release();
                 }
         System.out.println("cuBLASLt epilogue fallbacks to separate ops: " + b.epilogueFallbacks.get());
+    }
+
+    /** Plans are cached per shape: a second bias (and other operand addresses) must be honoured on the next call. */
+    @Test
+    void epiloguePlanFollowsNewPointers() {
+        CudaBackend b = gpu();
+        Random rnd = new Random(35);
+        DType t = DType.F32;
+        int m = 16, k = 32, n = 24;
+        double[] vx = random(rnd, t, m * k, -1, 1), vw = random(rnd, t, n * k, -1, 1);
+        Tensor x = tensor(b, t, vx, m, k), w = tensor(b, t, vw, n, k), wt = permute(w, 1, 0);
+        double[] wtv = new double[k * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < k; j++) wtv[j * n + i] = vw[i * k + j];
+        double[][] base = gemmRef(vx, wtv, 1, m, k, n);
+        // All biases stay alive, so each call gets a different bias address (the allocator would reuse a freed one).
+        java.util.List<Tensor> keep = new java.util.ArrayList<>();
+        for (int rep = 0; rep < 3; rep++) {
+            double[] vb = random(rnd, t, n, -4, 4);
+            Tensor bias = tensor(b, t, vb, n), out = output(b, t, m, n);
+            keep.add(bias);
+            keep.add(out);
+            b.matmulEpilogue(x, wt, bias, Cublas.Epilogue.BIAS, out);
+            double[][] ref = {base[0].clone(), base[1].clone()};
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) ref[0][i * n + j] += vb[j];
+            assertGemm("bias #" + rep, t, ref, values(out), 2e-5);
+        }
+        keep.forEach(Tensor::release);
+        for (Tensor tt : new Tensor[]{x, w}) tt.release();
     }
 }
