@@ -273,11 +273,9 @@ __device__ __forceinline__ void where_impl(const Geom<4>& g, const uint8_t* cond
 }
 
 // ------------------------------------------------------------------------- contiguous 16-byte fast paths
-// Pointers are already advanced to the first element and 16-byte aligned (checked on the host).
-template <typename T>
-struct alignas(16) Pack {
-    T v[16 / sizeof(T)];
-};
+// Pointers are already advanced to the first element and 16-byte aligned (checked on the host). Each thread takes
+// FLARE_UNROLL packs per iteration, blockDim.x apart (coalesced), loading all of them before storing any. The op
+// is a functor, so the hot ops (add, mul, GELU, ...) compile without the per-element switch of the generic ops.
 
 // The scalar tail (fewer than one pack) is done by block 0 only: operands may alias (in-place).
 #define FLARE_VEC_TAIL(n, V, body)                                                       \
@@ -286,61 +284,118 @@ struct alignas(16) Pack {
         if (t < (n)) { body; }                                                           \
     }
 
+// out[i] = f(a[i]) over nv packs of T.
+template <typename T, typename F>
+__device__ __forceinline__ void map1_vec(i64 nv, const Pack<T>* a, Pack<T>* out, F f) {
+    constexpr int V = 16 / sizeof(T), U = FLARE_UNROLL;
+    const i64 step = (i64)gridDim.x * blockDim.x * U;
+    for (i64 base = (i64)blockIdx.x * blockDim.x * U + threadIdx.x; base < nv; base += step) {
+        Pack<T> p[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+            if (base + u * blockDim.x < nv) p[u] = a[base + u * blockDim.x];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (base + u * blockDim.x >= nv) continue;
+#pragma unroll
+            for (int j = 0; j < V; ++j) p[u].v[j] = store_c<T>(f(load_c(p[u].v[j])));
+            out[base + u * blockDim.x] = p[u];
+        }
+    }
+}
+
+// out[i] = f(a[i], b[i]) over nv packs of T.
+template <typename T, typename F>
+__device__ __forceinline__ void map2_vec(i64 nv, const Pack<T>* a, const Pack<T>* b, Pack<T>* out, F f) {
+    constexpr int V = 16 / sizeof(T), U = FLARE_UNROLL;
+    const i64 step = (i64)gridDim.x * blockDim.x * U;
+    for (i64 base = (i64)blockIdx.x * blockDim.x * U + threadIdx.x; base < nv; base += step) {
+        Pack<T> p[U], q[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+            if (base + u * blockDim.x < nv) {
+                p[u] = a[base + u * blockDim.x];
+                q[u] = b[base + u * blockDim.x];
+            }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (base + u * blockDim.x >= nv) continue;
+#pragma unroll
+            for (int j = 0; j < V; ++j) p[u].v[j] = store_c<T>(f(load_c(p[u].v[j]), load_c(q[u].v[j])));
+            out[base + u * blockDim.x] = p[u];
+        }
+    }
+}
+
+template <typename T, typename F>
+__device__ __forceinline__ void unary_vec_run(i64 n, const T* x, T* out, F f) {
+    constexpr int V = 16 / sizeof(T);
+    map1_vec<T>(n / V, reinterpret_cast<const Pack<T>*>(x), reinterpret_cast<Pack<T>*>(out), f);
+    FLARE_VEC_TAIL(n, V, out[t] = store_c<T>(f(load_c(x[t]))))
+}
+
 template <typename T>
 __device__ __forceinline__ void unary_vec_impl(i64 n, int op, const T* x, T* out) {
-    constexpr int V = 16 / sizeof(T);
-    const i64 nv = n / V;
-    const Pack<T>* xv = reinterpret_cast<const Pack<T>*>(x);
-    Pack<T>* ov = reinterpret_cast<Pack<T>*>(out);
-    FLARE_GRID_STRIDE(i, nv) {
-        Pack<T> p = xv[i];
-#pragma unroll
-        for (int j = 0; j < V; ++j) p.v[j] = store_c<T>(unary_c(op, load_c(p.v[j])));
-        ov[i] = p;
+    switch (op) {
+        case 13: unary_vec_run<T>(n, x, out, [](float v) { return gelu_f(v); }); break;
+        case 0: unary_vec_run<T>(n, x, out, [](float v) { return -v; }); break;
+        case 6: unary_vec_run<T>(n, x, out, [](float v) { return v * v; }); break;
+        default: unary_vec_run<T>(n, x, out, [op](float v) { return unary_c(op, v); }); break;
     }
-    FLARE_VEC_TAIL(n, V, out[t] = store_c<T>(unary_c(op, load_c(x[t]))))
+}
+
+template <typename T, typename F>
+__device__ __forceinline__ void binary_vec_run(i64 n, const T* a, const T* b, T* out, F f) {
+    constexpr int V = 16 / sizeof(T);
+    map2_vec<T>(n / V, reinterpret_cast<const Pack<T>*>(a), reinterpret_cast<const Pack<T>*>(b),
+                reinterpret_cast<Pack<T>*>(out), f);
+    FLARE_VEC_TAIL(n, V, out[t] = store_c<T>(f(load_c(a[t]), load_c(b[t]))))
 }
 
 template <typename T>
 __device__ __forceinline__ void binary_vec_impl(i64 n, int op, const T* a, const T* b, T* out) {
-    constexpr int V = 16 / sizeof(T);
-    const i64 nv = n / V;
-    const Pack<T>* av = reinterpret_cast<const Pack<T>*>(a);
-    const Pack<T>* bv = reinterpret_cast<const Pack<T>*>(b);
-    Pack<T>* ov = reinterpret_cast<Pack<T>*>(out);
-    FLARE_GRID_STRIDE(i, nv) {
-        Pack<T> p = av[i];
-        Pack<T> q = bv[i];
-#pragma unroll
-        for (int j = 0; j < V; ++j) p.v[j] = store_c<T>(arith_c(op, load_c(p.v[j]), load_c(q.v[j])));
-        ov[i] = p;
+    switch (op) {
+        case 0: binary_vec_run<T>(n, a, b, out, [](float x, float y) { return x + y; }); break;
+        case 1: binary_vec_run<T>(n, a, b, out, [](float x, float y) { return x - y; }); break;
+        case 2: binary_vec_run<T>(n, a, b, out, [](float x, float y) { return x * y; }); break;
+        case 3: binary_vec_run<T>(n, a, b, out, [](float x, float y) { return x / y; }); break;
+        default: binary_vec_run<T>(n, a, b, out, [op](float x, float y) { return arith_c(op, x, y); }); break;
     }
-    FLARE_VEC_TAIL(n, V, out[t] = store_c<T>(arith_c(op, load_c(a[t]), load_c(b[t]))))
 }
 
 template <typename T>
 __device__ __forceinline__ void binary_scalar_vec_impl(i64 n, int op, const T* a, float s, int scalarFirst, T* out) {
-    constexpr int V = 16 / sizeof(T);
-    const i64 nv = n / V;
-    const Pack<T>* av = reinterpret_cast<const Pack<T>*>(a);
-    Pack<T>* ov = reinterpret_cast<Pack<T>*>(out);
-    if (scalarFirst) {
-        FLARE_GRID_STRIDE(i, nv) {
-            Pack<T> p = av[i];
+    if (op == 0) unary_vec_run<T>(n, a, out, [s](float x) { return x + s; });
+    else if (op == 2) unary_vec_run<T>(n, a, out, [s](float x) { return x * s; });
+    else if (scalarFirst) unary_vec_run<T>(n, a, out, [op, s](float x) { return arith_c(op, s, x); });
+    else unary_vec_run<T>(n, a, out, [op, s](float x) { return arith_c(op, x, s); });
+}
+
+// Casts between F32 and BF16/F16, 8 elements (one 16-byte half pack, two float4) at a time.
+template <typename S, typename D>
+__device__ __forceinline__ void cast_vec_impl(i64 n, const S* __restrict__ src, D* __restrict__ dst) {
+    constexpr int U = FLARE_UNROLL;
+    struct alignas(16) Eight { S v[8]; };
+    struct alignas(16) EightD { D v[8]; };
+    const i64 n8 = n / 8;
+    const Eight* sv = reinterpret_cast<const Eight*>(src);
+    EightD* dv = reinterpret_cast<EightD*>(dst);
+    const i64 step = (i64)gridDim.x * blockDim.x * U;
+    for (i64 base = (i64)blockIdx.x * blockDim.x * U + threadIdx.x; base < n8; base += step) {
+        Eight p[U];
 #pragma unroll
-            for (int j = 0; j < V; ++j) p.v[j] = store_c<T>(arith_c(op, s, load_c(p.v[j])));
-            ov[i] = p;
-        }
-        FLARE_VEC_TAIL(n, V, out[t] = store_c<T>(arith_c(op, s, load_c(a[t]))))
-    } else {
-        FLARE_GRID_STRIDE(i, nv) {
-            Pack<T> p = av[i];
+        for (int u = 0; u < U; ++u)
+            if (base + u * blockDim.x < n8) p[u] = sv[base + u * blockDim.x];
 #pragma unroll
-            for (int j = 0; j < V; ++j) p.v[j] = store_c<T>(arith_c(op, load_c(p.v[j]), s));
-            ov[i] = p;
+        for (int u = 0; u < U; ++u) {
+            if (base + u * blockDim.x >= n8) continue;
+            EightD q;
+#pragma unroll
+            for (int j = 0; j < 8; ++j) q.v[j] = store_c<D>(load_c(p[u].v[j]));
+            dv[base + u * blockDim.x] = q;
         }
-        FLARE_VEC_TAIL(n, V, out[t] = store_c<T>(arith_c(op, load_c(a[t]), s)))
     }
+    FLARE_VEC_TAIL(n, 8, dst[t] = store_c<D>(load_c(src[t])))
 }
 
 }  // namespace
@@ -425,6 +480,15 @@ E_CAST(f32, float, bf16, bf16)
 E_CAST(bf16, bf16, f32, float)
 E_CAST(f32, float, f16, f16)
 E_CAST(f16, f16, f32, float)
+
+#define E_CAST_VEC(SS, S, DS, D)                                                                  \
+    extern "C" __global__ void cast_vec_##SS##_##DS(i64 n, const S* src, D* dst) {                \
+        cast_vec_impl<S, D>(n, src, dst);                                                         \
+    }
+E_CAST_VEC(f32, float, bf16, bf16)
+E_CAST_VEC(bf16, bf16, f32, float)
+E_CAST_VEC(f32, float, f16, f16)
+E_CAST_VEC(f16, f16, f32, float)
 
 #define E_TYPED(SUF, T)                                                                                           \
     extern "C" __global__ void unary_##SUF(Geom<2> g, int op, const T* x, T* out) { unary_impl<T>(g, op, x, out); } \

@@ -156,3 +156,126 @@ LN_KERNELS(f32, float)
 LN_KERNELS(f64, double)
 LN_KERNELS(bf16, bf16)
 LN_KERNELS(f16, f16)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fast paths for contiguous rows (F32/BF16/F16): one warp per row, 8 rows per block of 256 threads, the row kept in
+// registers (flare_rows.cuh) so x (and dy) are read from DRAM once: two-pass mean/variance from the registers,
+// F32 math, output in the input dtype. mean/rstd are contiguous F32; w/b contiguous or null.
+#include "dev/flare/tensor/cuda/flare_rows.cuh"
+
+namespace {
+
+template <typename T, int P, bool VEC>
+__device__ void ln_fwd_warp(i64 rows, i64 len, const T* __restrict__ x, T* __restrict__ y, const T* __restrict__ w,
+                            const T* __restrict__ b, float* __restrict__ mean, float* __restrict__ rstd, float eps,
+                            int paramVec) {
+    constexpr int V = 16 / sizeof(T);
+    const int lane = threadIdx.x & 31;
+    const i64 stride = (i64)gridDim.x * (blockDim.x >> 5);
+    for (i64 r = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += stride) {
+        Pack<T> xs[P];
+        row_load<T, P, VEC>(x + r * len, len, lane, 32, xs);
+        float s = 0.0f;
+#pragma unroll
+        for (int p = 0; p < P; ++p)
+#pragma unroll
+            for (int e = 0; e < V; ++e) s += load_c(xs[p].v[e]);   // padding reads as 0
+        const float mu = warp_sum(s) / (float)len;
+        float q = 0.0f;
+#pragma unroll
+        for (int p = 0; p < P; ++p)
+#pragma unroll
+            for (int e = 0; e < V; ++e) {
+                const float d = load_c(xs[p].v[e]) - mu;
+                if (row_valid<T, VEC>(len, p, e, lane, 32)) q += d * d;
+            }
+        const float rs = 1.0f / sqrtf(warp_sum(q) / (float)len + eps);
+        if (lane == 0) {
+            mean[r] = mu;
+            rstd[r] = rs;
+        }
+#pragma unroll
+        for (int p = 0; p < P; ++p) {
+            Pack<T> wp, bp;
+            if (w != nullptr) wp = row_param<T, VEC>(w, len, p, lane, 32, paramVec);
+            if (b != nullptr) bp = row_param<T, VEC>(b, len, p, lane, 32, paramVec);
+#pragma unroll
+            for (int e = 0; e < V; ++e) {
+                float o = (load_c(xs[p].v[e]) - mu) * rs;
+                if (w != nullptr) o *= load_c(wp.v[e]);
+                if (b != nullptr) o += load_c(bp.v[e]);
+                xs[p].v[e] = store_f<T>(o);
+            }
+        }
+        row_store<T, P, VEC>(y + r * len, len, lane, 32, xs);
+    }
+}
+
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w, xhat = (x - mean) * rstd.
+template <typename T, int P, bool VEC>
+__device__ void ln_bwd_dx_warp(i64 rows, i64 len, const T* __restrict__ dy, const T* __restrict__ x,
+                               T* __restrict__ dx, const T* __restrict__ w, const float* __restrict__ mean,
+                               const float* __restrict__ rstd, int paramVec) {
+    constexpr int V = 16 / sizeof(T);
+    const int lane = threadIdx.x & 31;
+    const i64 stride = (i64)gridDim.x * (blockDim.x >> 5);
+    for (i64 r = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += stride) {
+        Pack<T> gs[P], xs[P];
+        row_load<T, P, VEC>(dy + r * len, len, lane, 32, gs);
+        row_load<T, P, VEC>(x + r * len, len, lane, 32, xs);
+        const float mu = mean[r], rs = rstd[r];
+        float sg = 0.0f, sgx = 0.0f;
+#pragma unroll
+        for (int p = 0; p < P; ++p) {
+            Pack<T> wp;
+            if (w != nullptr) wp = row_param<T, VEC>(w, len, p, lane, 32, paramVec);
+#pragma unroll
+            for (int e = 0; e < V; ++e) {
+                float g = load_c(gs[p].v[e]);   // padding: dy reads as 0, so g is 0
+                if (w != nullptr) g *= load_c(wp.v[e]);
+                sg += g;
+                sgx += g * ((load_c(xs[p].v[e]) - mu) * rs);
+            }
+        }
+        const float a = warp_sum(sg) / (float)len, bb = warp_sum(sgx) / (float)len;
+#pragma unroll
+        for (int p = 0; p < P; ++p) {
+            Pack<T> wp;
+            if (w != nullptr) wp = row_param<T, VEC>(w, len, p, lane, 32, paramVec);
+#pragma unroll
+            for (int e = 0; e < V; ++e) {
+                float g = load_c(gs[p].v[e]);
+                if (w != nullptr) g *= load_c(wp.v[e]);
+                const float xh = (load_c(xs[p].v[e]) - mu) * rs;
+                xs[p].v[e] = store_f<T>(rs * (g - a - xh * bb));
+            }
+        }
+        row_store<T, P, VEC>(dx + r * len, len, lane, 32, xs);
+    }
+}
+
+}  // namespace
+
+#define LN_FWD_WARP(SUF, T, P, VEC, VS)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) layernorm_fwd_warp_##SUF##_p##P##VS(                           \
+        i64 rows, i64 len, const T* x, T* y, const T* w, const T* b, float* mean, float* rstd, float eps,          \
+        int paramVec) {                                                                                             \
+        ln_fwd_warp<T, P, VEC>(rows, len, x, y, w, b, mean, rstd, eps, paramVec);                                    \
+    }
+#define LN_BWD_WARP(SUF, T, P, VEC, VS)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) layernorm_bwd_dx_warp_##SUF##_p##P##VS(                        \
+        i64 rows, i64 len, const T* dy, const T* x, T* dx, const T* w, const float* mean, const float* rstd,       \
+        int paramVec) {                                                                                             \
+        ln_bwd_dx_warp<T, P, VEC>(rows, len, dy, x, dx, w, mean, rstd, paramVec);                                    \
+    }
+#define LN_FWD_P(SUF, T, P) LN_FWD_WARP(SUF, T, P, true, _v) LN_FWD_WARP(SUF, T, P, false, _s)
+#define LN_BWD_P(SUF, T, P) LN_BWD_WARP(SUF, T, P, true, _v) LN_BWD_WARP(SUF, T, P, false, _s)
+#define LN_P_UPTO8(M, SUF, T) M(SUF, T, 1) M(SUF, T, 2) M(SUF, T, 3) M(SUF, T, 4) M(SUF, T, 6) M(SUF, T, 8)
+// P (chunks of 16 bytes per lane) up to 16 for the forward; the backward holds dy and x, so half types stop at 8
+// (beyond, ptxas spills): LayerNormKernels.java knows these limits.
+LN_P_UPTO8(LN_FWD_P, f32, float) LN_FWD_P(f32, float, 12) LN_FWD_P(f32, float, 16)
+LN_P_UPTO8(LN_BWD_P, f32, float) LN_BWD_P(f32, float, 12) LN_BWD_P(f32, float, 16)
+LN_P_UPTO8(LN_FWD_P, bf16, bf16) LN_FWD_P(bf16, bf16, 12) LN_FWD_P(bf16, bf16, 16)
+LN_P_UPTO8(LN_BWD_P, bf16, bf16)
+LN_P_UPTO8(LN_FWD_P, f16, f16) LN_FWD_P(f16, f16, 12) LN_FWD_P(f16, f16, 16)
+LN_P_UPTO8(LN_BWD_P, f16, f16)

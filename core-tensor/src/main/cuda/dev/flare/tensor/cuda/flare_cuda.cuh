@@ -95,6 +95,17 @@ __device__ __forceinline__ i64 row_offset(const Rows<N>& g, int k, i64 r) {
     return g.offsets[k] + dims_offset(g.rank, g.sizes, g.strides[k], r);
 }
 
+// 16 bytes of T: the unit of the vectorized (16-byte load/store) paths.
+template <typename T>
+struct alignas(16) Pack {
+    T v[16 / sizeof(T)];
+};
+
+// Packs each thread of a vectorized grid-stride loop handles per iteration: all are loaded before any is
+// computed and stored, so 4 x 16 bytes per operand are in flight per thread (operands may alias for in-place
+// ops, which would otherwise keep the compiler from hoisting the next load above the previous store).
+#define FLARE_UNROLL 4
+
 #define FLARE_GRID_STRIDE(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)
 

@@ -10,10 +10,19 @@ import jcuda.driver.JCudaDriver;
  * Launches the kernels of {@code ElementwiseKernels.cu}: copy/cast, fill, unary, binary, binary with a scalar and
  * where, over operands of any strides (broadcast operands have stride 0; the output may be a strided view and may
  * be the very same view as an input). Contiguous F32/BF16/F16 operands with 16-byte aligned data take vectorized
- * kernels; same-dtype contiguous copies are a device-to-device memcpy; contiguous fills a memset.
+ * kernels (unary, binary, binary with a scalar, and F32 <-> BF16/F16 casts; each thread moves {@value #UNROLL}
+ * 16-byte vectors per operand per iteration); the strided kernels are their reference. Same-dtype contiguous
+ * copies are a device-to-device memcpy; contiguous fills a memset.
  */
 final class ElementwiseKernels {
     static final int THREADS = 256;
+    /** 16-byte vectors per operand per thread per iteration of the vector kernels (FLARE_UNROLL in flare_cuda.cuh). */
+    static final int UNROLL = 4;
+
+    /** Blocks of a vector kernel over n elements of t. */
+    static long vecBlocks(long n, DType t) {
+        return CudaModule.blocksFor(Math.ceilDiv(Math.ceilDiv(n, 16 / t.byteSize()), UNROLL), THREADS);
+    }
 
     private final CudaBackend backend;
     private final CudaModule module;
@@ -75,6 +84,12 @@ final class ElementwiseKernels {
             }
             launchGeom("copy_" + sizeSuffix(s), g, st -> new Object[]{st, sp, dp});
         } else if ((s == DType.F32 && d.isHalf()) || (s.isHalf() && d == DType.F32)) {
+            if (g.isFlat() && aligned16(src, dst)) {
+                // 8 elements (16 bytes of the half type) per vector step.
+                module.launch("cast_vec_" + suffix(s) + "_" + suffix(d), CudaModule.blocksFor(Math.ceilDiv(g.numel, 8L * UNROLL), THREADS),
+                        THREADS, 0, backend.stream(), g.numel, first(src), first(dst));
+                return;
+            }
             launchGeom("cast_" + suffix(s) + "_" + suffix(d), g, st -> new Object[]{st, sp, dp});
         } else {
             launchGeom("cast_any", g, st -> new Object[]{st, s.ordinal(), d.ordinal(), sp, dp});
@@ -115,7 +130,7 @@ final class ElementwiseKernels {
         DType t = x.dtype();
         if (g.isFlat() && vectorType(t) && aligned16(x, out)) {
             long n = g.numel;
-            module.launch("unary_vec_" + suffix(t), CudaModule.blocksFor(Math.ceilDiv(n, 16 / t.byteSize()), THREADS), THREADS, 0,
+            module.launch("unary_vec_" + suffix(t), vecBlocks(n, t), THREADS, 0,
                     backend.stream(), n, op.ordinal(), first(x), first(out));
             return;
         }
@@ -129,7 +144,7 @@ final class ElementwiseKernels {
         DType t = a.dtype();
         if (!op.isComparison() && g.isFlat() && vectorType(t) && aligned16(a, b, out)) {
             long n = g.numel;
-            module.launch("binary_vec_" + suffix(t), CudaModule.blocksFor(Math.ceilDiv(n, 16 / t.byteSize()), THREADS), THREADS, 0,
+            module.launch("binary_vec_" + suffix(t), vecBlocks(n, t), THREADS, 0,
                     backend.stream(), n, op.ordinal(), first(a), first(b), first(out));
             return;
         }
@@ -144,7 +159,7 @@ final class ElementwiseKernels {
         int first = scalarFirst ? 1 : 0;
         if (!op.isComparison() && g.isFlat() && vectorType(t) && aligned16(a, out)) {
             long n = g.numel;
-            module.launch("binary_scalar_vec_" + suffix(t), CudaModule.blocksFor(Math.ceilDiv(n, 16 / t.byteSize()), THREADS),
+            module.launch("binary_scalar_vec_" + suffix(t), vecBlocks(n, t),
                     THREADS, 0, backend.stream(), n, op.ordinal(), first(a), (float) scalar, first, first(out));
             return;
         }
