@@ -14,11 +14,24 @@ import java.util.List;
  * cuBLASLt GELU+bias epilogue), layer norm and elementwise kernels in GB/s next to a device-to-device copy of the
  * same bytes measured in the same run. GPU time from CUDA events, after warmup; median of the timed repeats.
  *
+ * <p>Two timings per op. "ms" is one call between two events, as bench/torch_ops_bench.py measures: it includes
+ * the host's time to issue the call whenever that is longer than the GPU's. "queued" is {@value #QUEUED} calls
+ * back to back between two events, per call: the steady state of a training step, where the host runs ahead of
+ * the GPU. Memory-bound rows also print the device-to-device copy bandwidth of the same shape (measured in the
+ * same run) and the op's bandwidth as a percentage of it (issue 4's target: at least 80%).
+ *
  * <pre>bash .gpu/run main dev.flare.tensor.cuda.CudaOpsBench [repeats]</pre>
  * The PyTorch side by side: {@code python3 bench/torch_ops_bench.py}.
  */
 public final class CudaOpsBench {
-    private record Row(String op, String shape, double ms, String rate) {}
+    static final int QUEUED = 20;
+
+    /** work: FLOP (flops true) or bytes moved; copyGBs: the copy bandwidth of the same shape, or NaN. */
+    private record Row(String op, String shape, double ms, double queuedMs, double work, boolean flops, double copyGBs) {
+        double rate(double t) { return work / (t * 1e-3) / (flops ? 1e12 : 1e9); }
+
+        String unit() { return flops ? "TFLOP/s" : "GB/s"; }
+    }
 
     private final CudaBackend b;
     private final int repeats;
@@ -40,11 +53,11 @@ public final class CudaOpsBench {
         bench.run();
     }
 
-    /** Median GPU milliseconds of one call of body. */
-    private double time(Runnable body) {
-        for (int i = 0; i < 3; i++) body.run();
+    /** {median GPU ms of one call, median GPU ms per call of QUEUED calls back to back}, after warmup. */
+    private double[] time(Runnable body) {
+        for (int i = 0; i < 10; i++) body.run();   // also lets the JIT compile the host side of the call
         b.synchronize();
-        double[] ms = new double[repeats];
+        double[] ms = new double[repeats], q = new double[Math.max(3, repeats / 4)];
         try (CudaEvent start = CudaEvent.timing(b.context()); CudaEvent end = CudaEvent.timing(b.context())) {
             for (int r = 0; r < repeats; r++) {
                 start.record(b.stream());
@@ -52,9 +65,32 @@ public final class CudaOpsBench {
                 end.record(b.stream());
                 ms[r] = CudaEvent.elapsedMillis(start, end);
             }
+            for (int r = 0; r < q.length; r++) {
+                start.record(b.stream());
+                for (int i = 0; i < QUEUED; i++) body.run();
+                end.record(b.stream());
+                q[r] = CudaEvent.elapsedMillis(start, end) / QUEUED;
+            }
         }
         java.util.Arrays.sort(ms);
-        return ms[repeats / 2];
+        java.util.Arrays.sort(q);
+        return new double[]{ms[repeats / 2], q[q.length / 2]};
+    }
+
+    private void add(String op, String shape, double work, boolean flops, double copyGBs, Runnable body) {
+        double[] t = time(body);
+        rows.add(new Row(op, shape, t[0], t[1], work, flops, copyGBs));
+    }
+
+    /** Times a device-to-device copy of the bytes of x into y and adds its row; returns its queued GB/s. */
+    private double copyRow(Tensor x, Tensor y, String shape) {
+        long bytes = x.numel() * x.dtype().byteSize();
+        CudaStorage xs = (CudaStorage) x.storage(), ys = (CudaStorage) y.storage();
+        double[] t = time(() -> CudaException.check(JCudaDriver.cuMemcpyDtoDAsync(ys.pointer(), xs.pointer(), bytes,
+                b.stream().handle()), "cuMemcpyDtoDAsync"));
+        Row r = new Row("device-to-device copy " + x.dtype().name().toLowerCase(), shape, t[0], t[1], 2.0 * bytes, false, Double.NaN);
+        rows.add(r);
+        return r.rate(r.queuedMs);
     }
 
     private Tensor randn(DType t, int... shape) {
@@ -66,9 +102,7 @@ public final class CudaOpsBench {
     private void gemm(int m, int k, int n) {
         Tensor x = randn(DType.BF16, m, k), w = randn(DType.BF16, n, k), out = b.empty(DType.BF16, m, n);
         Tensor wt = CudaBackend.permuted(w, new int[]{1, 0});
-        double ms = time(() -> b.matmul(x, wt, out));
-        double tflops = 2.0 * m * k * n / (ms * 1e-3) / 1e12;
-        rows.add(new Row("matmul bf16 (x @ W^T)", m + "x" + k + "x" + n, ms, String.format("%.0f TFLOP/s", tflops)));
+        add("matmul bf16 (x @ W^T)", m + "x" + k + "x" + n, 2.0 * m * k * n, true, Double.NaN, () -> b.matmul(x, wt, out));
         x.release();
         w.release();
         out.release();
@@ -78,39 +112,30 @@ public final class CudaOpsBench {
         Tensor x = randn(DType.BF16, m, k), w = randn(DType.BF16, n, k), bias = randn(DType.BF16, n), out = b.empty(DType.BF16, m, n);
         Tensor wt = CudaBackend.permuted(w, new int[]{1, 0});
         long before = b.epilogueFallbacks.get();
-        double ms = time(() -> b.matmulEpilogue(x, wt, bias, Cublas.Epilogue.GELU_BIAS, out));
-        double tflops = 2.0 * m * k * n / (ms * 1e-3) / 1e12;
+        Runnable body = () -> b.matmulEpilogue(x, wt, bias, Cublas.Epilogue.GELU_BIAS, out);
+        double[] t = time(body);
         String how = b.epilogueFallbacks.get() > before ? " [separate ops]" : "";
-        rows.add(new Row("cuBLASLt gelu(x @ W^T + b) bf16" + how, m + "x" + k + "x" + n, ms, String.format("%.0f TFLOP/s", tflops)));
-        for (Tensor t : new Tensor[]{x, w, bias, out}) t.release();
+        rows.add(new Row("cuBLASLt gelu(x @ W^T + b) bf16" + how, m + "x" + k + "x" + n, t[0], t[1], 2.0 * m * k * n, true, Double.NaN));
+        for (Tensor tt : new Tensor[]{x, w, bias, out}) tt.release();
     }
-
-    private String gbs(double bytes, double ms) { return String.format("%.0f GB/s", bytes / (ms * 1e-3) / 1e9); }
 
     private void memoryBound(int rowsN, int cols) {
         long n = (long) rowsN * cols;
         Tensor x = randn(DType.BF16, rowsN, cols), y = randn(DType.BF16, rowsN, cols), out = b.empty(DType.BF16, rowsN, cols);
         Tensor w = randn(DType.BF16, cols), bias = randn(DType.BF16, cols);
         Tensor mean = b.empty(DType.F32, rowsN), rstd = b.empty(DType.F32, rowsN);
-        CudaStorage xs = (CudaStorage) x.storage(), os = (CudaStorage) out.storage();
-        double copyMs = time(() -> CudaException.check(JCudaDriver.cuMemcpyDtoDAsync(os.pointer(), xs.pointer(), n * 2,
-                b.stream().handle()), "cuMemcpyDtoDAsync"));
         String shape = rowsN + "x" + cols;
-        rows.add(new Row("device-to-device copy bf16", shape, copyMs, gbs(4.0 * n, copyMs)));
-        double ln = time(() -> b.layerNorm(x, w, bias, 1e-5, out, mean, rstd));
-        rows.add(new Row("layerNorm bf16 (+mean/rstd)", shape, ln, gbs(4.0 * n + 8.0 * rowsN, ln)));
-        double add = time(() -> b.binary(BinaryOp.ADD, x, y, out));
-        rows.add(new Row("add bf16", shape, add, gbs(6.0 * n, add)));
-        double gelu = time(() -> b.unary(UnaryOp.GELU, x, out));
-        rows.add(new Row("gelu bf16", shape, gelu, gbs(4.0 * n, gelu)));
+        double copy = copyRow(x, out, shape);
+        add("layerNorm bf16 (+mean/rstd)", shape, 4.0 * n + 8.0 * rowsN, false, copy, () -> b.layerNorm(x, w, bias, 1e-5, out, mean, rstd));
         Tensor dx = b.empty(DType.BF16, rowsN, cols);
-        double geluBwd = time(() -> b.geluBackward(x, y, dx));
-        rows.add(new Row("gelu backward bf16", shape, geluBwd, gbs(6.0 * n, geluBwd)));
+        add("layerNorm backward dx bf16", shape, 6.0 * n + 8.0 * rowsN, false, copy,
+                () -> b.layerNormBackward(y, x, w, mean, rstd, dx, null, null));
+        add("add bf16", shape, 6.0 * n, false, copy, () -> b.binary(BinaryOp.ADD, x, y, out));
+        add("gelu bf16", shape, 4.0 * n, false, copy, () -> b.unary(UnaryOp.GELU, x, out));
+        add("gelu backward bf16", shape, 6.0 * n, false, copy, () -> b.geluBackward(x, y, dx));
         Tensor xf = randn(DType.F32, rowsN, cols), yf = randn(DType.F32, rowsN, cols), of = b.empty(DType.F32, rowsN, cols);
-        double addF = time(() -> b.binary(BinaryOp.ADD, xf, yf, of));
-        rows.add(new Row("add f32", shape, addF, gbs(12.0 * n, addF)));
-        double cast = time(() -> b.copy(xf, out));
-        rows.add(new Row("cast f32 -> bf16", shape, cast, gbs(6.0 * n, cast)));
+        add("add f32", shape, 12.0 * n, false, copy, () -> b.binary(BinaryOp.ADD, xf, yf, of));
+        add("cast f32 -> bf16", shape, 6.0 * n, false, copy, () -> b.copy(xf, out));
         for (Tensor t : new Tensor[]{x, y, out, w, bias, mean, rstd, dx, xf, yf, of}) t.release();
     }
 
@@ -121,12 +146,11 @@ public final class CudaOpsBench {
         Tensor loss = b.empty(DType.F32, n), lse = b.empty(DType.F32, n), dLoss = b.empty(DType.F32, n);
         b.fill(dLoss, 1.0 / n);
         String shape = n + "x" + vocab;
-        double fwd = time(() -> b.crossEntropy(logits, targets, -100, loss, lse));
-        rows.add(new Row("cross-entropy fwd bf16", shape, fwd, gbs(2.0 * n * vocab, fwd)));
-        double bwd = time(() -> b.crossEntropyBackward(logits, targets, -100, lse, dLoss, dLogits));
-        rows.add(new Row("cross-entropy bwd bf16", shape, bwd, gbs(4.0 * n * vocab, bwd)));
-        double sm = time(() -> b.softmax(logits, 1, false, dLogits));
-        rows.add(new Row("softmax bf16", shape, sm, gbs(4.0 * n * vocab, sm)));
+        double copy = copyRow(logits, dLogits, shape);
+        add("cross-entropy fwd bf16", shape, 2.0 * n * vocab, false, copy, () -> b.crossEntropy(logits, targets, -100, loss, lse));
+        add("cross-entropy bwd bf16", shape, 4.0 * n * vocab, false, copy,
+                () -> b.crossEntropyBackward(logits, targets, -100, lse, dLoss, dLogits));
+        add("softmax bf16", shape, 4.0 * n * vocab, false, copy, () -> b.softmax(logits, 1, false, dLogits));
         for (Tensor t : new Tensor[]{logits, dLogits, targets, loss, lse, dLoss}) t.release();
     }
 
@@ -140,7 +164,13 @@ public final class CudaOpsBench {
         memoryBound(tokens, 3072);
         softmaxAndLoss(4096, 50304);
         System.out.println("allocator: " + b.memoryStats());
-        System.out.printf("%n%-40s %-20s %10s %14s%n", "op", "shape (MxKxN / rows x cols)", "ms", "rate");
-        for (Row r : rows) System.out.printf("%-40s %-20s %10.3f %14s%n", r.op, r.shape, r.ms, r.rate);
+        System.out.printf("%n%-40s %-20s %9s %9s %9s %9s %-8s %9s %7s%n", "op", "shape (MxKxN / rows x cols)", "ms", "rate",
+                "queued ms", "rate", "unit", "copy GB/s", "% copy");
+        for (Row r : rows) {
+            String vsCopy = Double.isNaN(r.copyGBs) ? "" : String.format("%9.0f %6.0f%%", r.copyGBs, 100 * r.rate(r.queuedMs) / r.copyGBs);
+            System.out.printf("%-40s %-20s %9.3f %9.0f %9.3f %9.0f %-8s %s%n", r.op, r.shape, r.ms, r.rate(r.ms), r.queuedMs,
+                    r.rate(r.queuedMs), r.unit(), vsCopy);
+        }
+        System.out.println("(% copy: the op's queued bandwidth over the queued device-to-device copy of the same shape)");
     }
 }
