@@ -33,18 +33,24 @@ public final class Generation {
             float[] logits = null;
             while (produced < s.maxNewTokens()) {
                 try (MemoryScope step = MemoryScope.open()) {
-                    if (cache == null || cache.length() + 1 > cfg.blockSize()) {
-                        if (cache != null) cache.release();
-                        int keep = Math.min(len, cache == null ? cfg.blockSize() : Math.max(1, cfg.blockSize() / 2));
+                    if (cache == null) {   // prefill with the prompt's last blockSize tokens
                         cache = model.newCache(1, cfg.blockSize());
-                        logits = lastLogits(model, Arrays.copyOfRange(all, len - keep, len), cache);
+                        logits = lastLogits(model, Arrays.copyOfRange(all, len - Math.min(len, cfg.blockSize()), len), cache);
                     }
                     int next = pick(logits, s, produced);
                     all[len++] = next;
                     produced++;
                     if (onToken != null) onToken.accept(next);
                     if (s.stopTokens().contains(next) || produced == s.maxNewTokens()) break;
-                    logits = lastLogits(model, new int[]{next}, cache);
+                    if (cache.length() + 1 > cfg.blockSize()) {
+                        // Context full: restart the cache from the last half context (nanoGPT crops the same way).
+                        cache.release();
+                        cache = model.newCache(1, cfg.blockSize());
+                        int keep = Math.min(len, Math.max(1, cfg.blockSize() / 2));
+                        logits = lastLogits(model, Arrays.copyOfRange(all, len - keep, len), cache);
+                    } else {
+                        logits = lastLogits(model, new int[]{next}, cache);
+                    }
                 }
             }
         } finally {

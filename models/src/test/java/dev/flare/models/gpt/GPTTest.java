@@ -71,6 +71,12 @@ class GPTTest {
         }
         // Past the context: the cache is rebuilt and decoding goes on.
         assertEquals(40, Generation.generate(m, prompt, Sampling.greedy(40), null).length);
+        // A prompt longer than the context is cropped to its last blockSize tokens, also when it fills the cache.
+        int[] longPrompt = new int[30];
+        for (int i = 0; i < longPrompt.length; i++) longPrompt[i] = (i * 7) % cfg.vocabSize();
+        int[] fromLong = Generation.generate(m, longPrompt, Sampling.greedy(5), null);
+        int[] fromTail = Generation.generate(m, java.util.Arrays.copyOfRange(longPrompt, 6, 30), Sampling.greedy(5), null);
+        assertArrayEquals(fromTail, fromLong, "seed " + seed);
     }
 
     @Test
