@@ -60,6 +60,48 @@ public final class AdamW {
     /** Number of steps taken (the t of the bias correction). */
     public long stepCount() { return step; }
 
+    /** Every parameter of every group, in group order. */
+    public List<Tensor> parameters() {
+        return groups.stream().flatMap(g -> g.params().stream()).toList();
+    }
+
+    /** The first and second moment estimates {m, v} of p (the live state, not copies), or null before p's first update. */
+    public Tensor[] moments(Tensor p) {
+        requireParameter("p", p);
+        Tensor[] mv = state.get(p);
+        return mv == null ? null : mv.clone();
+    }
+
+    /** Resumes from a checkpoint: sets p's moments (copied into the state dtype and p's device). */
+    public void loadMoments(Tensor p, Tensor m, Tensor v) {
+        requireParameter("p", p);
+        for (Tensor t : new Tensor[]{m, v})
+            if (!java.util.Arrays.equals(t.shape(), p.shape()))
+                throw new IllegalArgumentException("moments: expected shape " + java.util.Arrays.toString(p.shape())
+                        + " (the parameter's), got " + java.util.Arrays.toString(t.shape()));
+        Tensor[] mv = newState(p);
+        try (NoGrad ignored = NoGrad.enter(); MemoryScope scope = MemoryScope.open()) {
+            mv[0].copyFrom(m.to(p.device()).to(mv[0].dtype()));
+            mv[1].copyFrom(v.to(p.device()).to(mv[1].dtype()));
+        }
+        Tensor[] old = state.put(p, mv);
+        if (old != null) for (Tensor t : old) t.release();
+    }
+
+    /** Resumes from a checkpoint: the number of steps already taken. */
+    public void restoreStepCount(long steps) {
+        if (steps < 0) throw new IllegalArgumentException("steps: expected >= 0, got " + steps);
+        step = steps;
+    }
+
+    private void requireParameter(String name, Tensor p) {
+        for (Group g : groups)
+            for (Tensor q : g.params())
+                if (q == p) return;
+        throw new IllegalArgumentException(name + ": not a parameter of this optimizer (tensor of shape "
+                + java.util.Arrays.toString(p.shape()) + ")");
+    }
+
     /** For tests: run every update through the tensor-op reference path. */
     void useReferencePath(boolean on) { forceReference = on; }
 
