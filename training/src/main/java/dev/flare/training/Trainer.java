@@ -126,9 +126,13 @@ public final class Trainer implements AutoCloseable {
     /** Runs until step stopStep (at most maxSteps) and saves a checkpoint there; the schedule still ends at maxSteps. */
     public StepMetrics runUntil(long stopStep, Consumer<StepMetrics> onStep) throws IOException {
         if (stopStep > cfg.maxSteps()) throw new IllegalArgumentException("stopStep: expected <= maxSteps (" + cfg.maxSteps() + "), got " + stopStep);
-        if (step == 0 && !store.steps().isEmpty())
-            throw new IllegalStateException("outDir: " + cfg.outDir() + " already holds checkpoints " + store.steps()
+        List<Long> saved = store.steps();
+        if (step == 0 && !saved.isEmpty())
+            throw new IllegalStateException("outDir: " + cfg.outDir() + " already holds checkpoints " + saved
                     + "; resume from one (Trainer.resume) or train into another folder");
+        if (!saved.isEmpty() && saved.getLast() > step)
+            throw new IllegalStateException("outDir: " + cfg.outDir() + " holds checkpoints after step " + step + " " + saved
+                    + "; resume from the newest, or continue into another folder (resume with changes setting outDir)");
         Path csvFile = cfg.outDir().resolve("metrics.csv");
         StepMetrics last = null;
         try (MetricsCsv csv = MetricsCsv.open(csvFile, step); ProgressDisplay bar = ProgressDisplay.forTerminal(step, cfg.maxSteps())) {

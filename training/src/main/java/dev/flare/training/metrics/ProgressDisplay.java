@@ -21,14 +21,15 @@ public final class ProgressDisplay implements AutoCloseable {
 
     /** A bar for steps (done, total] when stdout is a terminal, else one that draws nothing. */
     public static ProgressDisplay forTerminal(long done, long total) {
-        return interactive(System.console(), System.getenv())
+        Console console = System.console();
+        return interactive(console != null && console.isTerminal(), System.getenv())
                 ? to(new ConsoleProgressBarConsumer(System.err), done, total) : new ProgressDisplay(null);
     }
 
-    /** Whether to draw: a console attached to a terminal, not CI, not a dumb terminal. */
-    static boolean interactive(Console console, Map<String, String> env) {
+    /** Whether to draw: the console is a terminal, not in CI, not a dumb terminal. */
+    static boolean interactive(boolean terminal, Map<String, String> env) {
         String ci = env.getOrDefault("CI", "");
-        return console != null && console.isTerminal() && (ci.isEmpty() || ci.equalsIgnoreCase("false"))
+        return terminal && (ci.isEmpty() || ci.equalsIgnoreCase("false"))
                 && !"dumb".equals(env.get("TERM"));
     }
 
