@@ -45,6 +45,9 @@ public final class LossPlot {
         r.setSeriesPaint(1, new Color(0xff7f0e));
         plot.setRenderer(r);
         ((org.jfree.chart.axis.NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+        // drawn in memory first: a failure (no fonts, say) must not leave an empty or half-written file
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ChartUtils.writeChartAsPNG(bytes, chart, WIDTH, HEIGHT);
+        dev.flare.training.checkpoint.AtomicDirectory.writeFile(png, bytes.toByteArray());
     }
 }
