@@ -44,7 +44,8 @@ public final class Generation {
                     produced++;
                     if (onToken != null) onToken.accept(next);
                     if (s.stopTokens().contains(next) || produced == s.maxNewTokens()) break;
-                    logits = lastLogits(model, new int[]{next}, cache);
+                    // a full cache has no room for next: the rebuild at the top of the loop computes its logits
+                    if (cache.length() < cfg.blockSize()) logits = lastLogits(model, new int[]{next}, cache);
                 }
             }
         } finally {

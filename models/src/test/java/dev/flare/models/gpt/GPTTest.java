@@ -71,6 +71,9 @@ class GPTTest {
         }
         // Past the context: the cache is rebuilt and decoding goes on.
         assertEquals(40, Generation.generate(m, prompt, Sampling.greedy(40), null).length);
+        // A prompt longer than the context: its last blockSize tokens are kept, and decoding goes on.
+        int[] longPrompt = new int[m.config().blockSize() + 5];
+        assertEquals(3, Generation.generate(m, longPrompt, Sampling.greedy(3), null).length);
     }
 
     @Test
