@@ -2,7 +2,6 @@ package dev.flare.attention;
 
 import dev.flare.tensor.cpu.CpuThreads;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -39,7 +38,9 @@ final class FlashCpuKernelF32 {
             FloatVector sum = FloatVector.zero(SPECIES);
             for (; e < upper; e += SPECIES.length())
                 sum = FloatVector.fromArray(SPECIES, a, ao + e).fma(FloatVector.fromArray(SPECIES, b, bo + e), sum);
-            acc = sum.reduceLanes(VectorOperators.ADD);
+            // lane by lane: reduceLanes(ADD) leaves the order open, and the JIT-compiled intrinsic and the
+            // interpreter's fallback differ, which made results change with warm-up
+            for (int l = 0; l < SPECIES.length(); l++) acc += sum.lane(l);
         }
         for (; e < n; e++) acc += a[ao + e] * b[bo + e];
         return acc;

@@ -83,7 +83,7 @@ final class NNVector {
                 if (y != null) e.intoArray(y, yo + i);
                 acc = acc.add(e);
             }
-            s += acc.reduceLanes(VectorOperators.ADD);
+            s += sumLanes(acc);
         }
         for (; i < n; i++) {
             float e = exp(x[xo + i] - shift);
@@ -114,6 +114,17 @@ final class NNVector {
         for (; i < n; i++) y[yo + i] = (x[xo + i] - c1) - c2;
     }
 
+    /**
+     * The lanes of acc added in lane order. Not reduceLanes(ADD): its order is unspecified for floats, and the
+     * compiled intrinsic and the interpreter's fallback do differ, so results changed with JIT warm-up (runs and
+     * resumed runs were not bit-for-bit reproducible).
+     */
+    private static double sumLanes(FloatVector acc) {
+        double s = 0;
+        for (int k = 0; k < L; k++) s += acc.lane(k);
+        return s;
+    }
+
     /** sum of a[ao+i] (b == null) or of a[ao+i] * b[bo+i]. */
     static double sum(float[] a, int ao, float[] b, int bo, int n) {
         double s = 0;
@@ -125,7 +136,7 @@ final class NNVector {
                 FloatVector v = FloatVector.fromArray(S, a, ao + i);
                 acc = b == null ? acc.add(v) : v.fma(FloatVector.fromArray(S, b, bo + i), acc);
             }
-            s += acc.reduceLanes(VectorOperators.ADD);
+            s += sumLanes(acc);
         }
         for (; i < n; i++) s += b == null ? a[ao + i] : a[ao + i] * b[bo + i];
         return s;

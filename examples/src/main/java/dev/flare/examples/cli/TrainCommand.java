@@ -8,10 +8,10 @@ import dev.flare.models.text.CharTokenizer;
 import dev.flare.models.text.Gpt2Tokenizer;
 import dev.flare.models.text.Tokenizer;
 import dev.flare.tensor.Device;
-import dev.flare.tensor.random.Generator;
+import dev.flare.training.Precision;
 import dev.flare.training.TrainConfig;
 import dev.flare.training.Trainer;
-import dev.flare.training.data.RandomWindows;
+import dev.flare.training.checkpoint.CheckpointStore;
 import dev.flare.training.data.Tokens;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,7 +59,19 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--out", defaultValue = "runs/latest", description = "Folder for metrics (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, bf16 or fp16 (F32 master weights; default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--checkpoint-interval", defaultValue = "0", description = "Save a checkpoint every N steps; 0: only at the end (default: ${DEFAULT-VALUE}).")
+    int checkpointInterval;
+
+    @Option(names = "--resume", description = "A checkpoint folder (OUT/step-NNNNNNNN) to continue from exactly, with the run's saved settings except --steps (may extend it), --device and --out.")
+    Path resume;
+
+    @Option(names = "--out", defaultValue = "runs/latest", description = "Folder for metrics, the loss plot and checkpoints; a new run replaces the previous run's checkpoints there (default: ${DEFAULT-VALUE}).")
     Path out;
 
     @Option(names = "--seed", defaultValue = "1337", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -79,6 +91,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (steps <= 0) throw new IllegalArgumentException("--steps: expected a positive number, got " + steps);
         if (blockSize <= 0) throw new IllegalArgumentException("--block-size: expected a positive number, got " + blockSize);
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size: expected a positive number, got " + batchSize);
+        if (gradAccum <= 0) throw new IllegalArgumentException("--grad-accum: expected a positive number, got " + gradAccum);
+        if (checkpointInterval < 0) throw new IllegalArgumentException("--checkpoint-interval: expected 0 or more steps, got " + checkpointInterval);
         Device dev = Device.parse(device);
         String text = data == null ? embeddedCorpus() : Files.readString(data, StandardCharsets.UTF_8);
         Tokenizer tok = switch (tokenizer) {
@@ -95,22 +109,31 @@ public final class TrainCommand implements Callable<Integer> {
         Tokens val = Tokens.of(Arrays.copyOfRange(ids, split, ids.length), tok.vocabSize());
 
         GPTConfig model = GPTConfig.preset(preset).withVocabSize(tok.vocabSize()).withBlockSize(blockSize);
-        TrainConfig cfg = TrainConfig.small(model, out).withMaxSteps(steps).withBatch(batchSize, 1)
-                .withEval(Math.max(1, steps / 4), 8).withLr(lr, lr / 10);
-        cfg = new TrainConfig(cfg.model(), cfg.batchSize(), cfg.gradAccum(), cfg.maxSteps(), cfg.lr(), cfg.minLr(),
-                Math.min(cfg.warmupSteps(), steps / 10), cfg.weightDecay(), cfg.beta1(), cfg.beta2(), cfg.gradClip(),
-                cfg.evalInterval(), cfg.evalIters(), Math.max(1, steps / 20), seed, dev, out, cfg.keepLast(), false);
-        GPT gpt = new GPT(model, new Generator(seed));
-        gpt.to(dev);
-        LOG.info("training a GPT ({} layers, {} heads, {} wide, context {}) of {} parameters on {} tokens of {} with the {} tokenizer ({} tokens) on {}",
+        TrainConfig cfg = TrainConfig.small(model, out).toBuilder().maxSteps(steps).batchSize(batchSize).gradAccum(gradAccum)
+                .evalInterval(Math.max(1, steps / 4)).evalIters(8).lr(lr).minLr(lr / 10).warmupSteps(Math.min(20, steps / 10))
+                .logInterval(Math.max(1, steps / 20)).seed(seed).device(dev).checkpointInterval(checkpointInterval)
+                .precision(Precision.parse(precision)).prefetch(true).build();
+        Trainer trainer;
+        if (resume != null) {
+            TrainConfig wanted = cfg;
+            trainer = Trainer.resume(resume, train, val, c -> c.toBuilder().maxSteps(wanted.maxSteps()).device(wanted.device())
+                    .outDir(wanted.outDir()).build());
+        } else {
+            int removed = new CheckpointStore(out, cfg.keepLast()).deleteAll();
+            if (removed > 0) LOG.info("a new run in {}: removed the previous run's {} checkpoint(s)", out, removed);
+            trainer = Trainer.create(cfg, train, val);
+        }
+        GPT gpt = trainer.model();
+        LOG.info("training a GPT ({} layers, {} heads, {} wide, context {}) of {} parameters on {} tokens of {} with the {} tokenizer ({} tokens) on {} in {}",
                 model.nLayer(), model.nHead(), model.nEmbd(), blockSize, gpt.parameterCount(), ids.length,
-                data == null ? "the embedded corpus" : data, tok.name(), tok.vocabSize(), dev);
+                data == null ? "the embedded corpus" : data, tok.name(), tok.vocabSize(), dev, trainer.config().precision());
         LOG.info("a model that guesses uniformly has loss ln({}) = {}", tok.vocabSize(), String.format("%.3f", Math.log(tok.vocabSize())));
-        Trainer trainer = new Trainer(cfg, gpt, new RandomWindows(train, batchSize, blockSize, seed),
-                new RandomWindows(val, batchSize, blockSize, seed + 1));
         long t0 = System.nanoTime();
-        trainer.run(null);
-        LOG.info("trained {} steps in {} s; metrics in {}", steps, String.format("%.1f", (System.nanoTime() - t0) / 1e9), out.resolve("metrics.csv"));
+        try (trainer) {
+            trainer.run(null);
+        }
+        LOG.info("trained to step {} in {} s; metrics in {}, loss curve in {}, checkpoints in {}", steps,
+                String.format("%.1f", (System.nanoTime() - t0) / 1e9), out.resolve("metrics.csv"), out.resolve("loss.png"), out);
         String prompt = this.prompt != null ? this.prompt : text.substring(0, Math.max(1, text.indexOf('\n') + 1));
         System.out.println("--- sample ---");
         System.out.print(prompt);

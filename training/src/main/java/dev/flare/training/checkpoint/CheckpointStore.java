@@ -74,6 +74,14 @@ public final class CheckpointStore {
         return s.isEmpty() ? Optional.empty() : Optional.of(directoryFor(s.getLast()));
     }
 
+    /** Deletes every checkpoint and best.txt (for a new run in the same folder). Returns how many checkpoints went. */
+    public int deleteAll() throws IOException {
+        List<Long> s = steps();
+        for (long step : s) AtomicDirectory.deleteTree(directoryFor(step));
+        Files.deleteIfExists(root.resolve("best.txt"));
+        return s.size();
+    }
+
     private void prune() throws IOException {
         List<Long> s = steps();
         long bestStep = best().map(Best::step).orElse(-1L);

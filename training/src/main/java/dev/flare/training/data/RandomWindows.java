@@ -25,6 +25,14 @@ public final class RandomWindows {
         this.seed = seed;
     }
 
+    public long seed() { return seed; }
+
+    /** Rows per batch (B). */
+    public int batchSize() { return batch; }
+
+    /** Tokens per row (T). */
+    public int context() { return context; }
+
     /** The position in the stream (batches drawn so far), for checkpoints. */
     public long position() { return next; }
 
@@ -34,7 +42,18 @@ public final class RandomWindows {
     }
 
     /** Inputs and targets, each I64 (B, T) on the CPU. */
-    public record Batch(Tensor inputs, Tensor targets) {}
+    public record Batch(Tensor inputs, Tensor targets) {
+        /** Both tensors on a device (the same batch when it is already there). */
+        public Batch to(dev.flare.tensor.Device device) {
+            return new Batch(inputs.to(device), targets.to(device));
+        }
+
+        /** Frees both tensors' memory now (for batches made outside any MemoryScope, e.g. by a prefetch thread). */
+        public void release() {
+            inputs.release();
+            targets.release();
+        }
+    }
 
     public Batch next() {
         long k = next++;

@@ -1,0 +1,73 @@
+package dev.flare.training;
+
+import dev.flare.models.gpt.GPT;
+import dev.flare.tensor.Tensor;
+import dev.flare.tensor.random.Generator;
+import dev.flare.training.data.BatchSource;
+import dev.flare.training.data.RandomWindows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Two micro-batches of 4 rows with gradient accumulation train like one batch of the same 8 rows: the same loss and
+ * gradient norm at every step (clipping off, so a micro-batch lost, unscaled or double-counted changes the norm).
+ * Weights are not compared element by element: AdamW turns the rounding noise of gradients that are zero in exact
+ * arithmetic (the key bias under softmax) into full-size updates of either sign.
+ */
+class GradAccumulationTest {
+    @TempDir Path dir;
+    private final long seed = new Random().nextLong();
+
+    /** Hands out the given batches in a cycle. */
+    private static BatchSource cycling(List<RandomWindows.Batch> batches) {
+        return new BatchSource() {
+            long n;
+            public RandomWindows.Batch next() { return batches.get((int) (n++ % batches.size())); }
+            public long position() { return n; }
+            public void seek(long p) { n = p; }
+            public boolean callerReleases() { return false; }
+            public void close() {}
+        };
+    }
+
+    private List<StepMetrics> train(int batch, int accum, List<RandomWindows.Batch> batches, String out) throws Exception {
+        TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir.resolve(out), 4, seed).toBuilder()
+                .batchSize(batch).gradAccum(accum).gradClip(0).evalInterval(100).build();   // no clipping: compare raw norms
+        Generator gen = new Generator(seed);
+        GPT model = new GPT(cfg.model(), gen);
+        RandomWindows val = new RandomWindows(TinyRuns.pattern(200), batch, TinyRuns.CONTEXT, seed);
+        List<StepMetrics> steps = new ArrayList<>();
+        try (Trainer t = new Trainer(cfg, model, gen, cycling(batches), seed, val)) {
+            t.run(steps::add);
+        }
+        return steps;
+    }
+
+    @Test
+    void accumulatingMicroBatchesEqualsOneBigBatch() throws Exception {
+        Random r = new Random(seed);
+        long[] x = new long[8 * TinyRuns.CONTEXT], y = new long[x.length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = r.nextInt(TinyRuns.VOCAB);
+            y[i] = r.nextInt(TinyRuns.VOCAB);
+        }
+        Tensor xs = Tensor.fromArray(x, 8, TinyRuns.CONTEXT), ys = Tensor.fromArray(y, 8, TinyRuns.CONTEXT);
+        List<RandomWindows.Batch> whole = List.of(new RandomWindows.Batch(xs, ys));
+        List<RandomWindows.Batch> halves = List.of(new RandomWindows.Batch(xs.narrow(0, 0, 4).contiguous(), ys.narrow(0, 0, 4).contiguous()),
+                new RandomWindows.Batch(xs.narrow(0, 4, 4).contiguous(), ys.narrow(0, 4, 4).contiguous()));
+        List<StepMetrics> a = train(8, 1, whole, "a"), b = train(4, 2, halves, "b");
+        assertEquals(4, a.size());
+        for (int i = 0; i < a.size(); i++) {
+            String where = "step " + (i + 1) + ", seed " + seed;
+            assertEquals(a.get(i).loss(), b.get(i).loss(), 1e-6 * a.get(i).loss(), where);
+            assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), 1e-5 * a.get(i).gradNorm(), where + " (an unscaled or lost micro-batch changes the norm)");
+        }
+    }
+}
