@@ -2,8 +2,10 @@ package dev.flare.training;
 
 import dev.flare.autograd.NoGrad;
 import dev.flare.models.gpt.GPT;
+import dev.flare.tensor.Backends;
 import dev.flare.tensor.MemoryScope;
 import dev.flare.tensor.Tensor;
+import dev.flare.tensor.cuda.CudaBackend;
 import dev.flare.tensor.random.Generator;
 import dev.flare.training.checkpoint.CheckpointStore;
 import dev.flare.training.data.BatchSource;
@@ -218,6 +220,9 @@ public final class Trainer implements AutoCloseable {
                 String.format("%.0f", m.millis()), String.format("%.0f", m.tokensPerSecond()),
                 Double.isNaN(m.mfu()) ? "" : String.format("  mfu %.1f%%", 100 * m.mfu()),
                 Double.isNaN(m.valLoss()) ? "" : String.format("  val loss %.4f", m.valLoss()));
+        // At each evaluation, the device allocator's state: flat numbers over a run mean no leak.
+        if (!Double.isNaN(m.valLoss()) && Backends.of(cfg.device()) instanceof CudaBackend gpu)
+            LOG.info("step {}: {} memory: {}", m.step(), cfg.device(), gpu.memoryStats());
     }
 
     /** Mean validation loss over evalIters batches, in eval mode without recording. */
