@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|ops|harness|train ...]   (default: tests bench train)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|hf|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -20,8 +20,11 @@ for s in "${steps[@]}"; do
            timeout 300 python3 .gpu/bench/sdpa_bench.py "${SEQS:-1024,4096,16384}" > "$out/sdpa-bench.log" 2>&1
            summary+=("bench rc=$rc1/$?") ;;
     ops)   timeout 200 bash .gpu/run main dev.flare.tensor.cuda.CudaOpsBench 20 > "$out/ops-bench.log" 2>&1; rc1=$?
-           timeout 200 python3 bench/torch_ops_bench.py 20 > "$out/torch-ops-bench.log" 2>&1
-           summary+=("ops rc=$rc1/$?") ;;
+           timeout 200 python3 bench/torch_ops_bench.py 20 > "$out/torch-ops-bench.log" 2>&1; rc2=$?
+           timeout 200 bash .gpu/run main dev.flare.tensor.cuda.CublasTuning > "$out/cublas-tuning.log" 2>&1
+           summary+=("ops rc=$rc1/$rc2/$?") ;;
+    hf)    OUT="$out/hf" timeout 300 bash bench/hf-interchange.sh > "$out/hf.log" 2>&1
+           summary+=("hf rc=$?") ;;
     harness) # the kernel harness (built here or on the dev machine into .gpu/flash_harness): checks + compute-sanitizer
            h=.gpu/flash_harness
            { timeout 200 "$h" --selftest-ref; timeout 300 "$h"; echo "harness rc=$?";
@@ -29,7 +32,7 @@ for s in "${steps[@]}"; do
              compute-sanitizer --tool racecheck "$h" --max-cases 6 | tail -n 4; } > "$out/harness.log" 2>&1
            summary+=("harness: $(grep -E 'passed|harness rc|ERROR SUMMARY|RACECHECK SUMMARY' "$out/harness.log" | tr '\n' ' ')") ;;
     train) timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda --steps "${TRAIN_STEPS:-200}" \
-             --out "$out/train" > "$out/train.log" 2>&1
+             --precision "${TRAIN_PRECISION:-fp32}" --out "$out/train" > "$out/train.log" 2>&1
            summary+=("train rc=$?") ;;
     *) echo "unknown step $s"; exit 2 ;;
   esac
@@ -39,5 +42,6 @@ echo "=== failures ==="; grep -E "MethodSource|=> |Exception" "$out/tests.log" 2
 echo "=== attention (flare) ==="; cat "$out/attention-bench.log" 2>/dev/null | grep -vE "WARN|^\s*$" | tail -16
 echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
 echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -14; tail -14 "$out/torch-ops-bench.log" 2>/dev/null
-echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | tail -8
+echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
+echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12
 printf '%s\n' "${summary[@]}"

@@ -58,16 +58,23 @@ class TrainStepCudaTest {
         }
         assertTrue(Math.abs(losses[0] - losses[1]) <= 1e-5 * Math.abs(losses[0]), "loss " + losses[0] + " vs " + losses[1] + " (seed " + seed + ")");
         for (String n : grads[0].keySet()) {
-            close("gradient of " + n, grads[0].get(n), grads[1].get(n));
-            close("updated " + n, weights[0].get(n), weights[1].get(n));
+            double[] g = grads[0].get(n).to(DType.F64).toDoubleArray();
+            close("gradient of " + n, g, grads[1].get(n).to(DType.F64).toDoubleArray(), null);
+            // AdamW's first step moves each weight by about lr * sign(g): where g is rounding noise (the key bias's
+            // gradient is zero in exact arithmetic) the sign is arbitrary, so only clear gradients are compared.
+            double gMax = 0;
+            for (double v : g) gMax = Math.max(gMax, Math.abs(v));
+            boolean[] clear = new boolean[g.length];
+            for (int i = 0; i < g.length; i++) clear[i] = Math.abs(g[i]) > 1e-3 * gMax;
+            close("updated " + n, weights[0].get(n).to(DType.F64).toDoubleArray(), weights[1].get(n).to(DType.F64).toDoubleArray(), clear);
         }
     }
 
-    private void close(String what, Tensor cpu, Tensor gpu) {
-        double[] a = cpu.to(DType.F64).toDoubleArray(), b = gpu.to(DType.F64).toDoubleArray();
+    /** Max difference within 1e-4 of the tensor's largest value, over the elements selected (all when null). */
+    private void close(String what, double[] a, double[] b, boolean[] selected) {
         double scale = 1e-12, worst = 0;
         for (double v : a) scale = Math.max(scale, Math.abs(v));
-        for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        for (int i = 0; i < a.length; i++) if (selected == null || selected[i]) worst = Math.max(worst, Math.abs(a[i] - b[i]));
         assertTrue(worst <= 1e-4 * scale, what + ": max difference " + worst + " vs largest value " + scale + " (seed " + seed + ")");
     }
 }
