@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|ops|harness|hf|train ...]   (default: tests bench train)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|hf|gpt2|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -23,6 +23,12 @@ for s in "${steps[@]}"; do
            timeout 200 python3 bench/torch_ops_bench.py 20 > "$out/torch-ops-bench.log" 2>&1; rc2=$?
            timeout 200 bash .gpu/run main dev.flare.tensor.cuda.CublasTuning > "$out/cublas-tuning.log" 2>&1
            summary+=("ops rc=$rc1/$rc2/$?") ;;
+    gpt2)  # GPT-2 124M, 16 x 1024 tokens per step, bf16: ours, then PyTorch's nanoGPT-style anchor
+           timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda --preset gpt2 --tokenizer gpt2 \
+             --block-size 1024 --batch-size 16 --precision bf16 --steps 30 --lr 6e-4 --sample-tokens 20 --out /tmp/flare-gpt2 \
+             > "$out/gpt2-train.log" 2>&1; rc1=$?
+           timeout 240 python3 .gpu/bench/gpt2_train_bench.py > "$out/gpt2-torch.log" 2>&1
+           summary+=("gpt2 rc=$rc1/$?") ;;
     hf)    OUT="$out/hf" timeout 300 bash bench/hf-interchange.sh > "$out/hf.log" 2>&1
            summary+=("hf rc=$?") ;;
     harness) # the kernel harness (built here or on the dev machine into .gpu/flash_harness): checks + compute-sanitizer
@@ -32,7 +38,7 @@ for s in "${steps[@]}"; do
              compute-sanitizer --tool racecheck "$h" --max-cases 6 | tail -n 4; } > "$out/harness.log" 2>&1
            summary+=("harness: $(grep -E 'passed|harness rc|ERROR SUMMARY|RACECHECK SUMMARY' "$out/harness.log" | tr '\n' ' ')") ;;
     train) timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda --steps "${TRAIN_STEPS:-200}" \
-             --precision "${TRAIN_PRECISION:-fp32}" --out "$out/train" > "$out/train.log" 2>&1
+             --precision "${TRAIN_PRECISION:-fp32}" --out /tmp/flare-train > "$out/train.log" 2>&1
            summary+=("train rc=$?") ;;
     *) echo "unknown step $s"; exit 2 ;;
   esac
@@ -42,6 +48,7 @@ echo "=== failures ==="; grep -E "MethodSource|=> |Exception" "$out/tests.log" 2
 echo "=== attention (flare) ==="; cat "$out/attention-bench.log" 2>/dev/null | grep -vE "WARN|^\s*$" | tail -16
 echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
 echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -14; tail -14 "$out/torch-ops-bench.log" 2>/dev/null
+echo "=== gpt2 (flare | torch) ==="; grep -E "step (1|10|20|30)/|memory|Exception|rror" "$out/gpt2-train.log" 2>/dev/null | grep -v "^\s*at " | tail -8; tail -6 "$out/gpt2-torch.log" 2>/dev/null
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12
 printf '%s\n' "${summary[@]}"
