@@ -13,20 +13,10 @@ SIZES=("$@")
 (( ${#SIZES[@]} )) || SIZES=(512 1024 2048)
 no_incubator_warning() { grep -v 'Using incubator modules' >&2 || true; }
 
-# ./flare finds a JDK 25+ and rebuilds when sources changed; its CLI runs only FlareMain, so we ask the JVM
-# it picks for its java.home and run MatmulBench ourselves with the launcher's flags and classpath.
-./flare --version > /dev/null 2> >(no_incubator_warning)
-JDK=$(FLARE_JAVA_OPTS="-XshowSettings:properties" ./flare --version 2>&1 >/dev/null | sed -n 's/^ *java\.home = //p')
-[[ -x "$JDK/bin/java" ]] || { echo "cpu-matmul: could not find the JDK that ./flare uses" >&2; exit 1; }
-CP="examples/target/classes:$(cat examples/target/runtime-classpath.txt)"
 AVX512=$(grep -o -m1 'avx512f' /proc/cpuinfo || true)
-
 echo "# $(lscpu | sed -n 's/^Model name: *//p') (family $(lscpu | sed -n 's/^CPU family: *//p')), $(nproc) cores, ${AVX512:-no avx512f}" >&2
-set -f   # FLARE_JAVA_OPTS is split on spaces, never globbed
-# shellcheck disable=SC2086
-FLARE=$("$JDK/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${FLARE_JAVA_OPTS:-} \
-    -cp "$CP" dev.flare.examples.bench.MatmulBench "${SIZES[@]}" 2> >(no_incubator_warning))
-set +f
+# ./flare finds a JDK 25+, rebuilds when sources changed and runs MatmulBench (flare bench matmul)
+FLARE=$(./flare bench matmul "${SIZES[@]}" 2> >(no_incubator_warning))
 echo "$FLARE" >&2
 NUMPY=$("${PYTHON:-python3}" bench/numpy_sgemm.py "${SIZES[@]}")
 echo "$NUMPY" >&2
