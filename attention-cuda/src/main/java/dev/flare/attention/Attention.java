@@ -35,6 +35,16 @@ public final class Attention {
     }
 
     /**
+     * The backend {@link #scaledDotProductAttention(Tensor, Tensor, Tensor, AttentionOptions)} runs these inputs on:
+     * options' backend when forced (throwing, as the call would, if it cannot take them), else AUTO's pick. Only the
+     * device, dtype, head dims and mask decide, so q and v (3-d or 4-d) are enough.
+     */
+    public static AttentionBackend backendFor(Tensor q, Tensor v, AttentionOptions options) {
+        if (options == null) throw new IllegalArgumentException("options: expected AttentionOptions, got null");
+        return choose(q, q.size(q.dim() - 1), v.size(v.dim() - 1), options);
+    }
+
+    /**
      * The output and the saved row logsumexp (B, Hq, Sq) as {O, lse} of a flash backend (FLASH_CPU or
      * FLASH_CUDA, as options says), for comparing backends. 4-d inputs only.
      */

@@ -101,4 +101,14 @@ class AttentionApiTest {
         Attention.scaledDotProductAttention(q, q, q, AttentionOptions.DEFAULT.withGenerator(g));
         assertEquals(before + 2, g.offset());
     }
+
+    @Test
+    void backendForReportsThePickAndChecksForcedBackends() {
+        Tensor q4 = t(1, 2, 3, 8), v3 = t(2, 3, 5);
+        assertEquals(AttentionBackend.FLASH_CPU, Attention.backendFor(q4, t(1, 2, 3, 5), AttentionOptions.causal()));
+        assertEquals(AttentionBackend.FLASH_CPU, Attention.backendFor(t(2, 3, 8), v3, AttentionOptions.DEFAULT));
+        assertEquals(AttentionBackend.MATH, Attention.backendFor(q4, q4, AttentionOptions.DEFAULT.withAttnMask(Tensor.ones(3, 3).gt(0.0))));
+        fails("backend FLASH_CUDA: expected CUDA tensors", () -> Attention.backendFor(q4, q4,
+                AttentionOptions.DEFAULT.withBackend(AttentionBackend.FLASH_CUDA)));
+    }
 }

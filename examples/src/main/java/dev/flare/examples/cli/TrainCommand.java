@@ -4,6 +4,7 @@ import dev.flare.models.gpt.GPTConfig;
 import dev.flare.models.text.CharTokenizer;
 import dev.flare.models.text.Gpt2Tokenizer;
 import dev.flare.models.text.Tokenizer;
+import dev.flare.models.text.TokenizerFile;
 import dev.flare.training.TrainConfig;
 import dev.flare.training.Trainer;
 import dev.flare.training.checkpoint.CheckpointStore;

@@ -5,6 +5,7 @@ import dev.flare.models.gpt.GPTConfig;
 import dev.flare.models.gpt.Generation;
 import dev.flare.models.gpt.Sampling;
 import dev.flare.models.text.Tokenizer;
+import dev.flare.models.text.TokenizerFile;
 import dev.flare.training.TrainConfig;
 import dev.flare.training.Trainer;
 import dev.flare.training.data.Tokens;

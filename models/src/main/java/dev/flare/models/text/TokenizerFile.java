@@ -1,11 +1,8 @@
-package dev.flare.examples.cli;
+package dev.flare.models.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.flare.models.text.CharTokenizer;
-import dev.flare.models.text.Gpt2Tokenizer;
-import dev.flare.models.text.Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,21 +12,22 @@ import java.util.Optional;
 /**
  * {@code tokenizer.json} in a run folder: {"kind": "char", "vocabulary": "..."} or {"kind": "gpt2"}. A char
  * model decodes only with the vocabulary it was trained with, so `flare train` saves it beside its checkpoints.
+ * (Our own format, not Hugging Face's tokenizer.json.)
  */
-final class TokenizerFile {
-    static final String NAME = "tokenizer.json";
+public final class TokenizerFile {
+    public static final String NAME = "tokenizer.json";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TokenizerFile() {}
 
-    static void write(Tokenizer tok, Path dir) throws IOException {
+    public static void write(Tokenizer tok, Path dir) throws IOException {
         ObjectNode root = JSON.createObjectNode().put("kind", tok.name());
         if (tok instanceof CharTokenizer c) root.put("vocabulary", c.vocabulary());
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(NAME), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
     }
 
-    static Tokenizer read(Path file) throws IOException {
+    public static Tokenizer read(Path file) throws IOException {
         JsonNode root;
         try {
             root = JSON.readTree(file.toFile());
@@ -49,7 +47,7 @@ final class TokenizerFile {
     }
 
     /** The tokenizer saved for a checkpoint folder: in the folder itself, else in its run folder (the parent). */
-    static Optional<Tokenizer> find(Path checkpoint) throws IOException {
+    public static Optional<Tokenizer> find(Path checkpoint) throws IOException {
         Path abs = checkpoint.toAbsolutePath();
         for (Path dir : new Path[]{abs, abs.getParent()})
             if (dir != null && Files.isRegularFile(dir.resolve(NAME))) return Optional.of(read(dir.resolve(NAME)));
