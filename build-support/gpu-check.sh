@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|ops|harness|hf|gpt2|train ...]   (default: tests bench train)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|hf|gpt2|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -29,6 +29,13 @@ for s in "${steps[@]}"; do
              > "$out/gpt2-train.log" 2>&1; rc1=$?
            timeout 240 python3 .gpu/bench/gpt2_train_bench.py > "$out/gpt2-torch.log" 2>&1
            summary+=("gpt2 rc=$rc1/$?") ;;
+    sanitize) # compute-sanitizer over the JVM running the core kernels' GPU tests (memcheck, then racecheck)
+           for tool in memcheck racecheck; do
+             timeout 300 compute-sanitizer --tool $tool --target-processes all --print-limit 20 bash .gpu/run test \
+               --include-tag cuda --include-classname '.*(CudaFastPathTest|CudaNNTest|CudaReduceTest|AdamWCudaTest)' \
+               > "$out/sanitize-$tool.log" 2>&1
+             summary+=("sanitize $tool rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|tests (successful|failed)' "$out/sanitize-$tool.log" | tr -s ' ' | tr '\n' ' ')")
+           done ;;
     hf)    OUT="$out/hf" timeout 300 bash bench/hf-interchange.sh > "$out/hf.log" 2>&1
            summary+=("hf rc=$?") ;;
     harness) # the kernel harness (built here or on the dev machine into .gpu/flash_harness): checks + compute-sanitizer
