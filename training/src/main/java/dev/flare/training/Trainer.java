@@ -139,6 +139,9 @@ public final class Trainer implements AutoCloseable {
 
     public long skippedSteps() { return skipped; }
 
+    /** Rank 0 of a data-parallel run (or the only process): the one that logs and writes files. */
+    public boolean isMainRank() { return parallel.group().isMain(); }
+
     /** The current FP16 loss scale (1 for other precisions). */
     public double lossScale() { return scaler == null ? 1 : scaler.scale(); }
 
