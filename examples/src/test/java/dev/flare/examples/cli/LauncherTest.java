@@ -38,4 +38,17 @@ class LauncherTest {
         Cli r = Cli.run("train", "--nproc", "2", "--steps", "1");
         assertEquals(2, r.code(), r.toString());
     }
+
+    @Test
+    void aFailingChildStopsTheLaunchWithItsExitCode() throws Exception {
+        // real child JVMs: --steps 0 is bad usage (exit 2) in each rank, before any GPU is touched
+        assertEquals(2, Launcher.launch(2, List.of("--steps", "0")));
+    }
+
+    @Test
+    void theDeviceOptionTheChildrenGetIsAccepted(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // --device was refused as an unknown setting (Device is a record) before the launcher needed it
+        Cli r = Cli.trainTiny(dir, "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+    }
 }
