@@ -11,6 +11,7 @@ import dev.flare.training.checkpoint.CheckpointStore;
 import dev.flare.training.data.BatchSource;
 import dev.flare.training.data.RandomWindows;
 import dev.flare.training.data.Tokens;
+import dev.flare.training.distributed.DataParallel;
 import dev.flare.training.metrics.Flops;
 import dev.flare.training.metrics.LossPlot;
 import dev.flare.training.metrics.MetricsCsv;
@@ -50,6 +51,7 @@ public final class Trainer implements AutoCloseable {
     final AdamW optimizer;
     final LossScaler scaler;                 // FP16 only
     final CheckpointStore store;
+    final DataParallel parallel;             // a world of one: no all-reduce
     private final LrSchedule schedule;
     private final double flopsPerToken, peakFlops;
     long step, skipped;
@@ -60,15 +62,27 @@ public final class Trainer implements AutoCloseable {
      * cast to that dtype here and its F32 weights become the master weights.
      */
     public Trainer(TrainConfig cfg, GPT model, Generator dropout, RandomWindows train, RandomWindows val) throws IOException {
+        this(cfg, model, dropout, train, val, DataParallel.single());
+    }
+
+    /**
+     * As above, one rank of a data-parallel run: gradients are averaged over ranks after backward, and only rank 0
+     * logs, writes metrics and checkpoints. train must be this rank's shard ({@link DataParallel#shardSeed}).
+     */
+    public Trainer(TrainConfig cfg, GPT model, Generator dropout, RandomWindows train, RandomWindows val, DataParallel parallel) throws IOException {
         for (RandomWindows w : new RandomWindows[]{train, val})
             if (w.batchSize() != cfg.batchSize() || w.context() != cfg.model().blockSize())
                 throw new IllegalArgumentException("windows: expected batches of (" + cfg.batchSize() + ", " + cfg.model().blockSize()
                         + ") (batchSize, blockSize), got (" + w.batchSize() + ", " + w.context() + ")");
-        this(cfg, model, dropout, BatchSource.of(train, cfg.device(), cfg.prefetch(), cfg.gradAccum()), train.seed(), val);
+        this(cfg, model, dropout, BatchSource.of(train, cfg.device(), cfg.prefetch(), cfg.gradAccum()), train.seed(), val, parallel);
     }
 
     /** With any source of training batches (tests feed fixed batches); trainSeed is what checkpoints record for it. */
     Trainer(TrainConfig cfg, GPT model, Generator dropout, BatchSource train, long trainSeed, RandomWindows val) throws IOException {
+        this(cfg, model, dropout, train, trainSeed, val, DataParallel.single());
+    }
+
+    Trainer(TrainConfig cfg, GPT model, Generator dropout, BatchSource train, long trainSeed, RandomWindows val, DataParallel parallel) throws IOException {
         if (!model.device().equals(cfg.device()))
             throw new IllegalArgumentException("model: is on " + model.device() + " but cfg.device is " + cfg.device() + "; move it with model.to(device) first");
         this.cfg = cfg;
@@ -77,6 +91,7 @@ public final class Trainer implements AutoCloseable {
         this.train = train;
         this.trainSeed = trainSeed;
         this.val = val;
+        this.parallel = parallel;
         this.weights = MasterWeights.of(model, cfg.precision().computeDType());
         this.optimizer = new AdamW(AdamW.defaultGroups(weights.named(), cfg.weightDecay()), cfg.beta1(), cfg.beta2(), 1e-8);
         this.scaler = cfg.precision() == Precision.FP16 ? LossScaler.standard() : null;
@@ -88,11 +103,20 @@ public final class Trainer implements AutoCloseable {
 
     /** A fresh run: the model from cfg.model() seeded with cfg.seed(), windows seeded seed (train) and seed + 1 (val). */
     public static Trainer create(TrainConfig cfg, Tokens trainTokens, Tokens valTokens) throws IOException {
+        return create(cfg, trainTokens, valTokens, DataParallel.single());
+    }
+
+    /**
+     * A fresh run as one rank of parallel: every rank builds the same model (same seed), and draws training
+     * windows from its own shard seed; validation windows are the same on every rank.
+     */
+    public static Trainer create(TrainConfig cfg, Tokens trainTokens, Tokens valTokens, DataParallel parallel) throws IOException {
         Generator gen = new Generator(cfg.seed());
         GPT model = new GPT(cfg.model(), gen);
         model.to(cfg.device());
         int b = cfg.batchSize(), t = cfg.model().blockSize();
-        return new Trainer(cfg, model, gen, new RandomWindows(trainTokens, b, t, cfg.seed()), new RandomWindows(valTokens, b, t, cfg.seed() + 1));
+        long trainSeed = DataParallel.shardSeed(cfg.seed(), parallel.group().rank());
+        return new Trainer(cfg, model, gen, new RandomWindows(trainTokens, b, t, trainSeed), new RandomWindows(valTokens, b, t, cfg.seed() + 1), parallel);
     }
 
     /** Continues the run saved in a checkpoint folder exactly (same losses, bit for bit, as had it never stopped). */
@@ -115,6 +139,9 @@ public final class Trainer implements AutoCloseable {
 
     public long skippedSteps() { return skipped; }
 
+    /** Rank 0 of a data-parallel run (or the only process): the one that logs and writes files. */
+    public boolean isMainRank() { return parallel.group().isMain(); }
+
     /** The current FP16 loss scale (1 for other precisions). */
     public double lossScale() { return scaler == null ? 1 : scaler.scale(); }
 
@@ -127,6 +154,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Runs until step stopStep (at most maxSteps) and saves a checkpoint there; the schedule still ends at maxSteps. */
     public StepMetrics runUntil(long stopStep, Consumer<StepMetrics> onStep) throws IOException {
+        if (!parallel.group().isMain()) return runQuietly(stopStep, onStep);
         if (stopStep > cfg.maxSteps()) throw new IllegalArgumentException("stopStep: expected <= maxSteps (" + cfg.maxSteps() + "), got " + stopStep);
         List<Long> saved = store.steps();
         if (step == 0 && !saved.isEmpty())
@@ -150,6 +178,16 @@ public final class Trainer implements AutoCloseable {
             }
         }
         plot(csvFile);
+        return last;
+    }
+
+    /** A rank other than 0: the same steps (and collectives), without metrics, plots or checkpoints. */
+    private StepMetrics runQuietly(long stopStep, Consumer<StepMetrics> onStep) {
+        StepMetrics last = null;
+        while (step < stopStep) {
+            last = trainStep();
+            if (onStep != null) onStep.accept(last);
+        }
         return last;
     }
 
@@ -180,6 +218,7 @@ public final class Trainer implements AutoCloseable {
                 weights.accumulateGradients(lossScale);
             }
             List<Tensor> params = weights.list();
+            parallel.reduceGradients(params);    // before clipping: every rank clips the same mean gradient
             norm = cfg.gradClip() > 0 ? GradClip.clipGlobalNorm(params, cfg.gradClip()) : GradClip.globalNorm(params);
             double loss = lossSum / cfg.gradAccum();
             applyUpdate(loss, norm, lr);
@@ -190,7 +229,7 @@ public final class Trainer implements AutoCloseable {
             double valLoss = step % cfg.evalInterval() == 0 || step == cfg.maxSteps() ? evaluate() : Double.NaN;
             double tps = tokens / (ms / 1e3);
             StepMetrics m = new StepMetrics(step, loss, lr, norm, ms, tps, valLoss, Flops.mfu(flopsPerToken, tps, peakFlops));
-            if (step % cfg.logInterval() == 0 || step == 1 || !Double.isNaN(valLoss)) log(m);
+            if (parallel.group().isMain() && (step % cfg.logInterval() == 0 || step == 1 || !Double.isNaN(valLoss))) log(m);
             return m;
         }
     }
@@ -245,5 +284,8 @@ public final class Trainer implements AutoCloseable {
 
     /** Stops the prefetch thread, if any. */
     @Override
-    public void close() { train.close(); }
+    public void close() {
+        train.close();
+        parallel.close();
+    }
 }

@@ -43,7 +43,8 @@ final class RecordSettings {
         }
     }
 
-    private static boolean isScalar(Class<?> t) { return !Record.class.isAssignableFrom(t); }
+    // Device is a record but one setting ("cuda:1"), not a group of settings
+    private static boolean isScalar(Class<?> t) { return t == dev.flare.tensor.Device.class || !Record.class.isAssignableFrom(t); }
 
     private static Class<?> box(Class<?> t) {
         if (t == int.class) return Integer.class;

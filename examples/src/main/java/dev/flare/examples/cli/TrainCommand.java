@@ -9,11 +9,15 @@ import dev.flare.training.TrainConfig;
 import dev.flare.training.Trainer;
 import dev.flare.training.checkpoint.CheckpointStore;
 import dev.flare.training.data.Tokens;
+import dev.flare.training.distributed.DataParallel;
+import dev.flare.training.distributed.ProcessGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,11 +43,23 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "A checkpoint folder (OUT/step-NNNNNNNN) to continue from exactly, with the run's saved settings and tokenizer except the steps (may extend it), device and output folder.")
     Path resume;
 
+    @Option(names = "--nproc", description = "Data-parallel processes, one per GPU of this machine (rank r on cuda:r; docs/distributed.md). Default: 1.")
+    Integer nproc;
+
     @Mixin
     TrainOptions options;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, InterruptedException {
+        if (nproc != null) {
+            Launcher.check(nproc, nproc > 1 ? Launcher.visibleGpus() : 0, nproc > 1 ? dev.flare.tensor.cuda.Cuda.unavailableReason() : null);
+            List<String> args = spec.commandLine().getParseResult().originalArgs();
+            if (nproc > 1) return Launcher.launch(nproc, args.subList(args.indexOf("train") + 1, args.size()));
+        }
+        ProcessGroup group = ProcessGroup.fromEnv(System.getenv());
         Settings s = options.settings(TrainingRun.keys(List.of("data", "tokenizer", "preset")), own -> {
             TrainOptions.putIfGiven(own, "tokenizer", "--tokenizer", tokenizer);
             TrainOptions.putIfGiven(own, "preset", "--preset", preset);
@@ -57,13 +73,15 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg = TrainingRun.config(model, s);
         Tokens[] parts = TrainingRun.split(tok.encode(text), tok.vocabSize(), model.blockSize());
         Trainer trainer;
+        if (resume != null && group.isDistributed())
+            throw new IllegalArgumentException("--resume: resuming a data-parallel run is not supported yet");
         if (resume != null) {
             trainer = Trainer.resume(resume, parts[0], parts[1], c -> c.toBuilder().maxSteps(cfg.maxSteps()).device(cfg.device())
                     .outDir(cfg.outDir()).build());
         } else {
-            int removed = new CheckpointStore(cfg.outDir(), cfg.keepLast()).deleteAll();
+            int removed = !group.isMain() ? 0 : new CheckpointStore(cfg.outDir(), cfg.keepLast()).deleteAll();
             if (removed > 0) LOG.info("a new run in {}: removed the previous run's {} checkpoint(s)", cfg.outDir(), removed);
-            trainer = Trainer.create(cfg, parts[0], parts[1]);
+            trainer = Trainer.create(cfg, parts[0], parts[1], DataParallel.join(group, cfg.device()));
         }
         LOG.info("data: {} tokens of {}", parts[0].length() + parts[1].length(), s.text("data").orElse("the embedded corpus"));
         TrainingRun.run(trainer, tok, text, resume != null ? "resuming" : "training", options);

@@ -74,6 +74,12 @@ final class TrainingRun {
         TrainConfig cfg = trainer.config();
         GPTConfig m = cfg.model();
         Path out = cfg.outDir();
+        if (!trainer.isMainRank()) {              // other ranks only train: rank 0 writes, logs and samples
+            try (trainer) {
+                trainer.run(null);
+            }
+            return;
+        }
         TokenizerFile.write(tok, out);
         GPT gpt = trainer.model();
         LOG.info("{} a GPT ({} layers, {} heads, {} wide, context {}) of {} parameters with the {} tokenizer ({} tokens) on {} in {}",
