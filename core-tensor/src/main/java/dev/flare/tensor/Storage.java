@@ -33,6 +33,9 @@ public abstract class Storage {
 
     public final int version() { return version; }
 
+    /** Where this storage was allocated, when {@code -Dflare.debug.alloc=true}; null otherwise. */
+    public final Throwable allocationSite() { return allocationSite; }
+
     public final void bumpVersion() { version++; }
 
     /** Returns the memory (to the allocator, or to the garbage collector on the CPU). Idempotent. */

@@ -29,6 +29,7 @@ public final class CudaBackend implements Backend {
     private final CudaStream stream;
     private final CudaAllocator allocator;
     private final PinnedStaging staging;
+    private final LiveAllocations liveAllocations = new LiveAllocations();
     private final int multiprocessors;
 
     private volatile ElementwiseKernels elementwise;
@@ -69,6 +70,9 @@ public final class CudaBackend implements Backend {
     public CudaAllocator allocator() { return allocator; }
 
     PinnedStaging staging() { return staging; }
+
+    /** Live storages by allocation site (recorded only with -Dflare.debug.alloc=true). */
+    LiveAllocations liveAllocations() { return liveAllocations; }
 
     int multiprocessors() { return multiprocessors; }
 

@@ -20,7 +20,12 @@ public final class CudaStorage extends Storage {
         long bytes = numel * dtype.byteSize();
         if (bytes > 0) {
             backend.context().makeCurrent();
-            this.block = backend.allocator().cache().allocate(bytes, backend.stream());
+            try {
+                this.block = backend.allocator().cache().allocate(bytes, backend.stream());
+            } catch (CudaOutOfMemoryError e) {
+                throw new CudaOutOfMemoryError(e.getMessage() + backend.liveAllocations().census(8), e.requestedBytes());
+            }
+            backend.liveAllocations().add(this);
         }
     }
 
@@ -49,6 +54,7 @@ public final class CudaStorage extends Storage {
     protected void free() {
         if (block != null) {
             backend.allocator().cache().free(block);
+            backend.liveAllocations().remove(this);
             block = null;
         }
     }
