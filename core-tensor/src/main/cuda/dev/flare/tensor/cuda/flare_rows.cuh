@@ -44,20 +44,24 @@ __device__ __forceinline__ void row_load(const T* __restrict__ row, int len, int
     }
 }
 
-// Loads elements of a short vector (layer norm's weight or bias) in the row's index map. `vec16` says the
-// vector's first element is 16-byte aligned, so VEC chunks may be loaded as one vector.
+// Loads elements of a short vector (layer norm's weight or bias, staged in shared memory) in the row's index map.
+// In the VEC map w must be 16-byte aligned, and as the row holds whole chunks (len % V == 0) a chunk is either all
+// in the row (one 16-byte load) or all padding (zeros: no per-element loads to predicate).
 template <typename T, bool VEC>
-__device__ __forceinline__ Pack<T> row_param(const T* __restrict__ w, int len, int p, int t, int G, bool vec16) {
+__device__ __forceinline__ Pack<T> row_param(const T* __restrict__ w, int len, int p, int t, int G) {
     constexpr int V = 16 / sizeof(T);
     Pack<T> r;
-    if (VEC && vec16) {
+    if constexpr (VEC) {
         const int j = row_index<T, true>(p, 0, t, G);
         if (j < len) return *reinterpret_cast<const Pack<T>*>(w + j);
-    }
 #pragma unroll
-    for (int e = 0; e < V; ++e) {
-        const int j = row_index<T, VEC>(p, e, t, G);
-        r.v[e] = j < len ? w[j] : store_f<T>(0.0f);
+        for (int e = 0; e < V; ++e) r.v[e] = store_f<T>(0.0f);
+    } else {
+#pragma unroll
+        for (int e = 0; e < V; ++e) {
+            const int j = row_index<T, false>(p, e, t, G);
+            r.v[e] = j < len ? w[j] : store_f<T>(0.0f);
+        }
     }
     return r;
 }

@@ -82,6 +82,19 @@ public final class CudaModule {
                 "cuFuncSetAttribute(" + kernel + ", MAX_DYNAMIC_SHARED_SIZE_BYTES, " + bytes + ")");
     }
 
+    /**
+     * Blocks of {@code kernel} that fit on one multiprocessor at once, with {@code threads} threads and
+     * {@code sharedBytes} bytes of dynamic shared memory per block (its registers and shared memory decide): sizes a
+     * grid of one wave of resident blocks, for kernels that stride over their work.
+     */
+    public int maxActiveBlocksPerMultiprocessor(String kernel, int threads, int sharedBytes) {
+        int[] blocks = new int[1];
+        context.makeCurrent();
+        CudaException.check(JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function(kernel), threads, sharedBytes),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ", " + threads + ", " + sharedBytes + ")");
+        return blocks[0];
+    }
+
     /** Launches a 1-d grid of {@code blocks} blocks of {@code threads} threads. */
     public void launch(String kernel, long blocks, int threads, int sharedBytes, CudaStream stream, Object... args) {
         launch(kernel, blocks, 1, threads, 1, sharedBytes, stream, args);

@@ -114,8 +114,10 @@ class CudaFastPathTest {
     void layerNormFastMatchesReference() {
         CudaBackend b = gpu();
         Random rnd = new Random(73);
-        // Every chunk count for BF16 (8 per vector) and F32 (4), odd lengths (scalar index map), one too long.
-        int[] lens = {8, 250, 256, 257, 768, 770, 1024, 1536, 2048, 3072, 3075, 4096, 4100, 8200};
+        // Row-group kernels of G = 32..256 threads per row (BF16: 8 elements per chunk, F32: 4), odd lengths (scalar
+        // index map), rows too long for them (F32 past 8192, BF16/F16 past 16384). CudaLayerNormRowsTest checks every
+        // (G, P) against the CPU.
+        int[] lens = {8, 250, 256, 257, 768, 770, 1024, 1536, 2048, 3072, 3075, 4096, 4100, 8200, 12290, 16390};
         for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
             for (int c : lens)
                 for (Layout l : new Layout[]{Layout.CONTIGUOUS, Layout.OFFSET})
