@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class MixedPrecisionTest {
     @TempDir Path dir;
-    private final long seed = new Random().nextLong();
+    private final long seed = Long.getLong("flare.test.seed", new Random().nextLong());
     private final Tokens data = TinyRuns.pattern(3000);
 
     @Test
@@ -87,7 +87,7 @@ class MixedPrecisionTest {
 
     @Test
     void fp16OverflowSkipsTheStepAndHalvesTheScale() throws Exception {
-        TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir, 16, seed).toBuilder().precision(Precision.FP16).build();
+        TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir, 24, seed).toBuilder().precision(Precision.FP16).build();
         try (Trainer t = Trainer.create(cfg, data, data)) {
             t.scaler.restore(Math.pow(2, 30), 0);       // loss * 2^30 overflows F16 (max 65504) in backward
             List<StepMetrics> steps = new ArrayList<>();
@@ -95,7 +95,14 @@ class MixedPrecisionTest {
             assertFalse(steps.getFirst().finite(), "step 1 overflowed");
             assertTrue(t.skippedSteps() >= 1 && t.skippedSteps() < 16, "skipped " + t.skippedSteps() + ", seed " + seed);
             assertEquals(Math.pow(2, 30 - t.skippedSteps()), t.lossScale(), "halved once per overflow");
-            assertTrue(steps.getLast().finite(), "training recovered once the scale fit; seed " + seed);
+            int firstFinite = 0;
+            while (firstFinite < steps.size() && !steps.get(firstFinite).finite()) firstFinite++;
+            assertTrue(firstFinite < steps.size() - 4, "no finite step once the scale was halved; seed " + seed);
+            // The scale stops at the first value that fits, at the edge of F16's range: one more overflow (and halving)
+            // may follow as the gradients change, but then training goes on.
+            long laterSkips = steps.subList(firstFinite, steps.size()).stream().filter(m -> !m.finite()).count();
+            assertTrue(laterSkips <= 2, laterSkips + " overflows after the scale first fit; seed " + seed);
+            assertTrue(steps.getLast().finite() || steps.get(steps.size() - 2).finite(), "training recovered; seed " + seed);
         }
     }
 
