@@ -34,7 +34,8 @@ class ElementwiseOpsTest {
             case TANH -> Math.tanh(x);
             case SIGMOID -> 1 / (1 + Math.exp(-x));
             case RELU -> Double.isNaN(x) ? x : x > 0 ? x : 0;
-            case GELU -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            case GELU -> x == Double.NEGATIVE_INFINITY ? -0.0   // the limit, not -inf * 0
+                    : 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case SIGN -> Math.signum(x);
             case NOT -> x == 0 ? 1 : 0;
         };

@@ -26,14 +26,16 @@ __device__ __noinline__ double cos_ni(double x) { return ::cos(x); }
 __device__ __noinline__ double tanh_ni(double x) { return ::tanh(x); }
 
 // ---------------------------------------------------------------------------------------------- unary
+// GELU's strided and F64 path; contiguous F32/BF16/F16 go to GeluKernels.cu (fast math, same specials).
 __device__ __forceinline__ float gelu_f(float x) {
     // 0.5 x (1 + tanh(u)) == x / (1 + exp(-2u)): same function, no cancellation in the negative tail.
+    // gelu(-inf) is the limit -0, not -inf / inf.
     float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    return x / (1.0f + expf(-2.0f * u));
+    return x == -INFINITY ? -0.0f : x / (1.0f + expf(-2.0f * u));
 }
 __device__ __forceinline__ double gelu_d(double x) {
     double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-    return x / (1.0 + exp(-2.0 * u));
+    return x == -INFINITY ? -0.0 : x / (1.0 + exp(-2.0 * u));
 }
 
 __device__ __forceinline__ float unary_c(int op, float x) {

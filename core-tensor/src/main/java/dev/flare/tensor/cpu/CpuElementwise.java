@@ -179,8 +179,9 @@ final class CpuElementwise {
         };
     }
 
-    /** GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    /** GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); gelu(-inf) is the limit -0, not -inf * 0. */
     static double gelu(double x) {
+        if (x == Double.NEGATIVE_INFINITY) return -0.0;
         return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
     }
 

@@ -108,7 +108,8 @@ final class CpuVector {
 
     /**
      * o[i] = gelu(x[i]), tanh form, evaluated as x / (1 + exp(-2u)) with u = sqrt(2/pi) (x + 0.044715 x^3),
-     * which equals 0.5 x (1 + tanh(u)) and avoids the cancellation of 1 + tanh(u) for negative x.
+     * which equals 0.5 x (1 + tanh(u)) and avoids the cancellation of 1 + tanh(u) for negative x. gelu(-inf) is -0
+     * (the limit; the formula gives -inf / inf), as on CUDA.
      */
     static void gelu(float[] x, int xo, float[] o, int oo, int n) {
         VectorSpecies<Float> s = K.S;
@@ -117,7 +118,8 @@ final class CpuVector {
         for (; i < ub; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, xo + i);
             FloatVector minus2u = v.mul(v).mul(c3).add(c1).mul(v);
-            v.div(minus2u.lanewise(VectorOperators.EXP).add(1f)).intoArray(o, oo + i);
+            v.div(minus2u.lanewise(VectorOperators.EXP).add(1f))
+                    .blend(-0f, v.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY)).intoArray(o, oo + i);
         }
         for (; i < n; i++) o[oo + i] = (float) CpuElementwise.gelu(x[xo + i]);
     }

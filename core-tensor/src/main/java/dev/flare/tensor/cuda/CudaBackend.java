@@ -220,7 +220,10 @@ public final class CudaBackend implements Backend {
     public void fill(Tensor dst, double value) { ew().fill(dst, value); }
 
     @Override
-    public void unary(UnaryOp op, Tensor x, Tensor out) { ew().unary(op, x, out); }
+    public void unary(UnaryOp op, Tensor x, Tensor out) {
+        if (op == UnaryOp.GELU && x.dtype() == out.dtype() && gl().forward(x, out)) return;
+        ew().unary(op, x, out);
+    }
 
     @Override
     public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) { ew().binary(op, a, b, out); }
