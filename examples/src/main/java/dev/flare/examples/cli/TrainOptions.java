@@ -29,7 +29,7 @@ final class TrainOptions {
     @Option(names = "--lr", description = "Peak learning rate (default: 3e-3; minLr: a tenth of it). Setting: lr.")
     Double lr;
 
-    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: cpu). Setting: device.")
+    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: cuda when a GPU is present, else cpu). Setting: device.")
     String device;
 
     @Option(names = "--grad-accum", description = "Micro-batches per optimizer step (default: 1). Setting: gradAccum.")

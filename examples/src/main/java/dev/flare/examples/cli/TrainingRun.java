@@ -1,11 +1,13 @@
 package dev.flare.examples.cli;
 
+import dev.flare.attention.FlashCudaAttention;
 import dev.flare.models.gpt.GPT;
 import dev.flare.models.gpt.GPTConfig;
 import dev.flare.models.gpt.Generation;
 import dev.flare.models.gpt.Sampling;
 import dev.flare.models.text.Tokenizer;
 import dev.flare.models.text.TokenizerFile;
+import dev.flare.tensor.Device;
 import dev.flare.training.TrainConfig;
 import dev.flare.training.Trainer;
 import dev.flare.training.data.Tokens;
@@ -51,9 +53,13 @@ final class TrainingRun {
         double lr = s.get("lr", Double.class, 3e-3);
         TrainConfig base = TrainConfig.small(model, Path.of("runs/latest")).toBuilder().maxSteps(Math.max(1, steps))
                 .evalInterval(Math.max(1, steps / 4)).evalIters(8).lr(lr > 0 ? lr : 3e-3).minLr(lr > 0 ? lr / 10 : 3e-4)
-                .warmupSteps(Math.min(20, Math.max(0, steps) / 10)).logInterval(Math.max(1, steps / 20)).prefetch(true).build();
+                .warmupSteps(Math.min(20, Math.max(0, steps) / 10)).logInterval(Math.max(1, steps / 20)).prefetch(true)
+                .device(defaultDevice()).build();
         return RecordSettings.apply(base, "", s);   // the settings themselves, checked by TrainConfig
     }
+
+    /** cuda:0 when a GPU is present and the kernels were built into this Flare, else the CPU (--device overrides). */
+    static Device defaultDevice() { return FlashCudaAttention.isAvailable() ? Device.cuda(0) : Device.CPU; }
 
     static String text(Settings s) throws IOException {
         var data = s.text("data");

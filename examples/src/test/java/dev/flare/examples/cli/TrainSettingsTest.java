@@ -45,6 +45,16 @@ class TrainSettingsTest {
     }
 
     @Test
+    void deviceDefaultsToTheGpuWhenOneIsPresentAndOptionsOverrideIt(@TempDir Path dir) throws Exception {
+        Cli r = Cli.trainTiny(dir);
+        assertEquals(0, r.code(), r.err());
+        String expected = dev.flare.attention.FlashCudaAttention.isAvailable() ? "cuda:0" : "cpu";
+        assertEquals(expected, savedConfig(dir).get("device").asText());
+        assertEquals(0, Cli.trainTiny(dir, "--device", "cpu").code());
+        assertEquals("cpu", savedConfig(dir).get("device").asText());
+    }
+
+    @Test
     void unknownKeysAndWrongTypesAreOneClearLine(@TempDir Path dir) throws Exception {
         Cli unknown = Cli.trainTiny(dir, "--set", "model.nLayers=6");
         assertEquals(2, unknown.code());
