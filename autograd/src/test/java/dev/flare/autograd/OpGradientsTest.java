@@ -87,6 +87,8 @@ class OpGradientsTest {
     void matmulIn2dBatchedBroadcastAnd1d() {
         check(in -> in.get(0).matmul(in.get(1)), r.leaf(3, 5), r.transposedLeaf(5, 2));
         check(in -> in.get(0).matmul(in.get(1)), r.leaf(2, 3, 4), r.leaf(4, 5));
+        check(in -> in.get(0).transpose(0, 1).matmul(in.get(1)), r.leaf(3, 2, 4), r.leaf(4, 5));   // flattened by a copy
+        check(in -> in.get(0).matmul(in.get(1)), r.leaf(2, 3, 4), r.leaf(4));
         check(in -> in.get(0).matmul(in.get(1)), r.leaf(2, 1, 3, 4), r.leaf(3, 4, 2));
         check(in -> in.get(0).matmul(in.get(1)), r.leaf(4), r.leaf(4, 3));
         check(in -> in.get(0).matmul(in.get(1)), r.leaf(3, 4), r.leaf(4));

@@ -26,6 +26,17 @@ public final class LinearAlgebra {
         if (k != k2)
             throw new IllegalArgumentException("matmul: self " + Shapes.str(a.shape()) + " and other " + Shapes.str(b.shape())
                     + " do not match: " + k + " columns vs " + k2 + " rows");
+        if (a2.dim() > 2 && b2.dim() == 2) {
+            // (..., m, k) @ (k, n) is one GEMM over all rows: (rows, k) @ (k, n). A batched GEMM with a broadcast
+            // right operand would do the same forward, but its backward would materialize a (..., k, n) gradient
+            // for b (rounded to the dtype per batch) before summing it over the batch.
+            int rows = 1;
+            for (int i = 0; i < as.length - 1; i++) rows = Math.multiplyExact(rows, as[i]);
+            int[] outShape = as.clone();
+            outShape[as.length - 1] = n;
+            Tensor result = matmul(a2.reshape(rows, k), b2).reshape(outShape);
+            return b.dim() == 1 ? ViewOps.squeeze(result, -1) : result;
+        }
         int[] batch = Shapes.broadcast("matmul batch dims", Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;

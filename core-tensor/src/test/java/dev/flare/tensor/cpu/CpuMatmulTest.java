@@ -67,6 +67,21 @@ class CpuMatmulTest {
     }
 
     @Test
+    void batchedLeftTimes2dRightIsOneGemmOverAllRows() {
+        for (DType t : new DType[] {DType.F32, DType.F64}) {
+            check("4-d left", randn(t, 2, 3, 5, 6), randn(t, 6, 7));
+            check("left needing a copy to flatten", randn(t, 33, 3, 40).transpose(0, 1), randn(t, 40, 17));
+            check("expanded left batch", randn(t, 1, 5, 6).expand(4, 5, 6), randn(t, 6, 7));
+            check("transposed right", randn(t, 3, 9, 8), randn(t, 5, 8).transpose(0, 1));
+            assertEquals(Arrays.toString(new int[] {0, 5, 7}), Arrays.toString(randn(t, 0, 5, 6).matmul(randn(t, 6, 7)).shape()));
+            Tensor a = randn(t, 3, 5, 6), v = randn(t, 6);
+            Tensor got = a.matmul(v), want = a.matmul(v.unsqueeze(1)).squeeze(-1);
+            assertEquals(Arrays.toString(new int[] {3, 5}), Arrays.toString(got.shape()));
+            assertEquals(Arrays.toString(want.toDoubleArray()), Arrays.toString(got.toDoubleArray()), TestSeeds.describe(seed));
+        }
+    }
+
+    @Test
     void unevenBatchesGoOneMatrixAtATime() {
         for (DType t : new DType[] {DType.F32, DType.F64}) {
             // a's batch (2, 1) broadcast to (2, 3): offsets 0, 0, 0, mk, mk, mk
