@@ -66,9 +66,12 @@ class MixedPrecisionTest {
         TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir.resolve(out), 30, seed).toBuilder().precision(p).build();
         List<StepMetrics> steps = new ArrayList<>();
         try (Trainer t = Trainer.create(cfg, data, data)) {
+            // These gradients overflow F16 near a loss scale of 2^17, so the standard 2^16 skips a step now and then,
+            // and one skipped step early on leaves the curve a step behind FP32's. Starting at 2^12 compares the
+            // precisions alone (the overflow handling has its own test below).
+            if (p == Precision.FP16) t.scaler.restore(Math.pow(2, 12), 0);
             t.run(steps::add);
-            // FP16 at the standard scale 2^16 may still overflow now and then (these gradients overflow near 2^17)
-            assertTrue(t.skippedSteps() <= (p == Precision.FP16 ? 3 : 0), p + ": skipped " + t.skippedSteps() + "; seed " + seed);
+            assertEquals(0, t.skippedSteps(), p + ": skipped steps; seed " + seed);
         }
         return steps;
     }
