@@ -13,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import static dev.flare.tensor.cuda.NativeBinding.rethrow;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -33,8 +34,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 @SuppressWarnings("restricted")
 final class CublasLibrary {
-    private static volatile CublasLibrary instance;
-    private static volatile String failure;
+    private static final NativeBinding<CublasLibrary> BINDING = new NativeBinding<>(CublasLibrary::load);
 
     final String describe;
     final int majorVersion;
@@ -92,12 +92,6 @@ final class CublasLibrary {
     }
 
     // ---- typed calls (invokeExact: the argument types must match the descriptors exactly) --------------------
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new IllegalStateException("native call failed: " + t, t);
-    }
 
     int create(MemorySegment handleOut) {
         try { return (int) create.invokeExact(handleOut); } catch (Throwable t) { throw rethrow(t); }
@@ -193,26 +187,12 @@ final class CublasLibrary {
     }
 
     private static MethodHandle bind(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor fd) {
-        MemorySegment symbol = lookup.find(name).orElseThrow(() ->
-                new IllegalStateException("symbol " + name + " not found in the loaded cuBLAS libraries"));
-        return linker.downcallHandle(symbol, fd);
+        return NativeBinding.bind(linker, lookup, name, fd, "cuBLAS libraries");
     }
 
     /** The bound libraries; throws IllegalStateException (saying what was tried) when they cannot be loaded. */
     static CublasLibrary get() {
-        CublasLibrary l = instance;
-        if (l != null) return l;
-        synchronized (CublasLibrary.class) {
-            if (instance != null) return instance;
-            if (failure != null) throw new IllegalStateException(failure);
-            try {
-                instance = load();
-                return instance;
-            } catch (IllegalStateException e) {
-                failure = e.getMessage();
-                throw e;
-            }
-        }
+        return BINDING.get();
     }
 
     static List<Path> folders() {

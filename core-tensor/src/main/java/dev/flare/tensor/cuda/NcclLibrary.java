@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import static dev.flare.tensor.cuda.NativeBinding.rethrow;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -39,8 +40,7 @@ final class NcclLibrary {
     /** typedef struct { char internal[128]; } ncclUniqueId; passed by value to ncclCommInitRank. */
     static final StructLayout UNIQUE_ID = MemoryLayout.structLayout(MemoryLayout.sequenceLayout(UNIQUE_ID_BYTES, JAVA_BYTE).withName("internal"));
 
-    private static volatile NcclLibrary instance;
-    private static volatile String failure;
+    private static final NativeBinding<NcclLibrary> BINDING = new NativeBinding<>(NcclLibrary::load);
 
     final String path;
     final MethodHandle getVersion, getUniqueId, commInitRank, commDestroy, allReduce, groupStart, groupEnd, getErrorString;
@@ -59,12 +59,6 @@ final class NcclLibrary {
         groupStart = bind(linker, lib, "ncclGroupStart", FunctionDescriptor.of(JAVA_INT));
         groupEnd = bind(linker, lib, "ncclGroupEnd", FunctionDescriptor.of(JAVA_INT));
         getErrorString = bind(linker, lib, "ncclGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new IllegalStateException(t);
     }
 
     int getVersion(MemorySegment version) {
@@ -106,26 +100,12 @@ final class NcclLibrary {
     }
 
     private static MethodHandle bind(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor fd) {
-        MemorySegment symbol = lookup.find(name).orElseThrow(() ->
-                new IllegalStateException("symbol " + name + " not found in the loaded " + NAME));
-        return linker.downcallHandle(symbol, fd);
+        return NativeBinding.bind(linker, lookup, name, fd, NAME);
     }
 
     /** The bound library; throws IllegalStateException (saying what was tried) when it cannot be loaded. */
     static NcclLibrary get() {
-        NcclLibrary l = instance;
-        if (l != null) return l;
-        synchronized (NcclLibrary.class) {
-            if (instance != null) return instance;
-            if (failure != null) throw new IllegalStateException(failure);
-            try {
-                instance = load();
-                return instance;
-            } catch (IllegalStateException e) {
-                failure = e.getMessage();
-                throw e;
-            }
-        }
+        return BINDING.get();
     }
 
     private static NcclLibrary load() {
