@@ -44,28 +44,55 @@ public final class Engine implements AutogradHook {
                 throw new IllegalArgumentException("gradient: expected " + root.dtype() + " on " + root.device() + ", got "
                         + g.dtype() + " on " + g.device());
         }
-        try (NoGrad ignored = NoGrad.enter()) {
+        // Every tensor the backward allocates belongs to its own scope: a gradient is released as soon as no pending
+        // gradient shares its storage (PyTorch frees it when its last reference goes), and what a node's backward
+        // allocates besides its results is released when that node is done. Only leaves' .grad outlive the call.
+        long peak = 0;
+        try (NoGrad ignored = NoGrad.enter(); MemoryScope temporaries = MemoryScope.open()) {
             if (!(root.gradFn() instanceof Node rootNode)) {
                 accumulate(root, g);
                 return;
             }
-            Map<Node, Tensor> grads = new IdentityHashMap<>();
+            PendingGradients grads = new PendingGradients();
             grads.put(rootNode, g);
             for (Node node : topologicalOrder(rootNode)) {
                 Tensor gy = grads.remove(node);
                 if (gy == null) continue;                      // no gradient flows through this node
                 OpCall call = node.call();
                 node.checkSavedVersions();
-                Tensor[] gIn = Gradients.of(call, gy, node);
+                Tensor[] gIn;
+                try (MemoryScope inside = MemoryScope.open()) {
+                    gIn = Gradients.of(call, gy, node);
+                    for (Tensor t : gIn) inside.keep(t);
+                }
                 for (int i = 0; i < gIn.length; i++) {
                     if (gIn[i] == null || !node.wants(i)) continue;
-                    if (node.next[i] != null) grads.merge(node.next[i], gIn[i], Tensor::add);
-                    else accumulate(node.inputs[i], gIn[i]);
+                    if (node.next[i] == null) {
+                        accumulate(node.inputs[i], gIn[i]);
+                        continue;
+                    }
+                    Tensor before = grads.get(node.next[i]);
+                    grads.put(node.next[i], before == null ? gIn[i] : before.add(gIn[i]));
+                    if (before != null) grads.releaseIfUnused(before, temporaries);
                 }
+                for (Tensor t : gIn) if (t != null) grads.releaseIfUnused(t, temporaries);
+                grads.releaseIfUnused(gy, temporaries);
+                peak = Math.max(peak, temporaries.ownedBytes());
                 if (!retainGraph) node.free();
             }
+        } finally {
+            LAST_PEAK_TEMPORARY_BYTES.set(peak);
         }
     }
+
+    private static final ThreadLocal<Long> LAST_PEAK_TEMPORARY_BYTES = ThreadLocal.withInitial(() -> 0L);
+
+    /**
+     * The most bytes of gradients the last backward on this thread held at once (sampled after each node), a
+     * diagnostic: it stays near one layer's gradients however deep the graph when gradients are released as they
+     * are consumed.
+     */
+    public static long lastPeakTemporaryBytes() { return LAST_PEAK_TEMPORARY_BYTES.get(); }
 
     /** Adds g into a leaf's .grad; the first gradient is copied into storage owned by the leaf, outside any scope. */
     private static void accumulate(Tensor leaf, Tensor g) {

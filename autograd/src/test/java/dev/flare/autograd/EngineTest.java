@@ -21,6 +21,40 @@ class EngineTest {
         assertArrayEquals(new double[]{1, 1, 1}, x.grad().toDoubleArray(), 1e-12);
     }
 
+    /** x (64, 64) through depth tanh layers mixed by a weight; returns the backward's peak temporary bytes. */
+    private static long chainBackward(int depth, Tensor x, Tensor w) {
+        try (MemoryScope step = MemoryScope.open()) {
+            Tensor y = x;
+            for (int i = 0; i < depth; i++) y = y.matmul(w).tanh().add(y);
+            Tensor loss = y.sum();
+            int before = step.ownedCount();
+            loss.backward();
+            assertEquals(before + 1, step.ownedCount(), "backward leaves only its implied ones() gradient in the caller's scope");
+        }
+        return Engine.lastPeakTemporaryBytes();
+    }
+
+    @Test
+    void backwardReleasesGradientsAsTheyAreConsumed() {
+        Tensor x = Tensor.randn(new dev.flare.tensor.random.Generator(1), 64, 64).requiresGrad(true);
+        Tensor w = Tensor.randn(new dev.flare.tensor.random.Generator(2), 64, 64).mul(0.1).requiresGrad(true);
+        long shallow = chainBackward(4, x, w);
+        Tensor gx4 = x.grad().copy(), gw4 = w.grad().copy();
+        x.setGrad(null);
+        w.setGrad(null);
+        long deep = chainBackward(32, x, w);
+        long oneGradient = 64 * 64 * 4;
+        assertTrue(shallow >= oneGradient, "peak " + shallow + " bytes: the gradients were not counted");
+        assertTrue(deep <= shallow + 2 * oneGradient, "32 layers held " + deep + " bytes of gradients at once, 4 layers " + shallow);
+        assertFalse(x.grad().storage().isReleased() || w.grad().storage().isReleased(), "leaf gradients outlive the backward");
+        // the gradients themselves: the same as a recomputation with the graph kept (no early release involved)
+        x.setGrad(null);
+        w.setGrad(null);
+        chainBackward(4, x, w);
+        assertArrayEquals(gx4.toDoubleArray(), x.grad().toDoubleArray(), 0);
+        assertArrayEquals(gw4.toDoubleArray(), w.grad().toDoubleArray(), 0);
+    }
+
     @Test
     void aTensorUsedTwiceGetsBothContributions() {
         Tensor x = Tensor.fromArray(new double[]{2}).requiresGrad(true);

@@ -25,6 +25,7 @@ public final class MemoryScope implements AutoCloseable {
     private static final ThreadLocal<Deque<MemoryScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
 
     private final List<Storage> owned = new ArrayList<>();
+    private long ownedBytes;
     private final Thread thread = Thread.currentThread();
     private boolean closed;
 
@@ -42,7 +43,24 @@ public final class MemoryScope implements AutoCloseable {
 
     static void track(Storage storage) {
         MemoryScope s = STACK.get().peek();
-        if (s != null) s.owned.add(storage);
+        if (s != null) s.add(storage);
+    }
+
+    private void add(Storage storage) {
+        owned.add(storage);
+        ownedBytes += storage.bytes();
+    }
+
+    /** Removes storage from this scope's list (identity, searching from the most recent); whether it was there. */
+    private boolean remove(Storage storage) {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            if (owned.get(i) == storage) {
+                owned.remove(i);
+                ownedBytes -= storage.bytes();
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Keeps {@code tensor}'s storage alive past this scope (moves it to the enclosing scope). Returns it. */
@@ -57,15 +75,21 @@ public final class MemoryScope implements AutoCloseable {
      */
     public static Tensor detach(Tensor tensor) {
         Storage storage = tensor.storage();
-        for (MemoryScope s : STACK.get()) {
-            for (int i = s.owned.size() - 1; i >= 0; i--) {
-                if (s.owned.get(i) == storage) {
-                    s.owned.remove(i);
-                    return tensor;
-                }
-            }
-        }
+        for (MemoryScope s : STACK.get()) if (s.remove(storage)) return tensor;
         return tensor;
+    }
+
+    /**
+     * Releases {@code tensor}'s storage now when this scope owns it (not an enclosing scope), and returns whether it
+     * did: for code that knows nothing else holds the storage, such as the autograd engine with a gradient it has
+     * consumed. Storage owned elsewhere is left alone.
+     */
+    public boolean releaseNow(Tensor tensor) {
+        if (closed) throw new IllegalStateException("releaseNow: this MemoryScope is already closed");
+        Storage storage = tensor.storage();
+        if (!remove(storage)) return false;
+        storage.release();
+        return true;
     }
 
     /** Keeps every given tensor. */
@@ -75,25 +99,21 @@ public final class MemoryScope implements AutoCloseable {
 
     private void keepStorage(Storage storage) {
         if (closed) throw new IllegalStateException("keep: this MemoryScope is already closed");
-        // Identity removal from the end: recently allocated storage is the usual thing to keep.
-        for (int i = owned.size() - 1; i >= 0; i--) {
-            if (owned.get(i) == storage) {
-                owned.remove(i);
-                Deque<MemoryScope> stack = STACK.get();
-                MemoryScope parent = null;
-                boolean seen = false;
-                for (MemoryScope s : stack) {       // iterates innermost first
-                    if (seen) { parent = s; break; }
-                    if (s == this) seen = true;
-                }
-                if (parent != null) parent.owned.add(storage);
-                return;
-            }
+        if (!remove(storage)) return;
+        MemoryScope parent = null;
+        boolean seen = false;
+        for (MemoryScope s : STACK.get()) {       // iterates innermost first
+            if (seen) { parent = s; break; }
+            if (s == this) seen = true;
         }
+        if (parent != null) parent.add(storage);
     }
 
     /** Number of storages this scope will release on close. */
     public int ownedCount() { return owned.size(); }
+
+    /** Bytes of the storages this scope will release on close. */
+    public long ownedBytes() { return ownedBytes; }
 
     /** Releases what this scope owns. Scopes must close innermost first, on the thread that opened them. */
     @Override
@@ -109,5 +129,6 @@ public final class MemoryScope implements AutoCloseable {
         closed = true;
         for (Storage s : owned) s.release();
         owned.clear();
+        ownedBytes = 0;
     }
 }

@@ -32,6 +32,31 @@ class MemoryScopeTest {
     }
 
     @Test
+    void releaseNowFreesOnlyWhatThisScopeOwnsAndOwnedBytesFollows() {
+        Tensor outside = Tensor.ones(3);
+        try (MemoryScope outer = MemoryScope.open()) {
+            Tensor a = Tensor.ones(4), b = Tensor.ones(DType.F64, Device.CPU, 2);
+            assertEquals(4 * 4 + 2 * 8, outer.ownedBytes());
+            try (MemoryScope inner = MemoryScope.open()) {
+                Tensor c = Tensor.ones(5);
+                assertFalse(inner.releaseNow(a), "a belongs to the enclosing scope");
+                assertFalse(inner.releaseNow(outside), "outside belongs to no scope");
+                assertFalse(a.storage().isReleased() || outside.storage().isReleased());
+                inner.keep(c);
+                assertEquals(0, inner.ownedBytes());
+                assertEquals(4 * 4 + 2 * 8 + 5 * 4, outer.ownedBytes(), "kept storage moves to the enclosing scope");
+            }
+            assertTrue(outer.releaseNow(a.view(2, 2)), "a view releases its base's storage");
+            assertTrue(a.storage().isReleased());
+            assertFalse(outer.releaseNow(a), "already released");
+            MemoryScope.detach(b);
+            assertEquals(5 * 4, outer.ownedBytes());
+            assertEquals(1, outer.ownedCount());
+        }
+        assertFalse(outside.storage().isReleased());
+    }
+
+    @Test
     void useAfterReleaseThrowsAClearIllegalStateException() {
         Tensor t;
         try (MemoryScope ignored = MemoryScope.open()) {
