@@ -165,9 +165,12 @@ public final class Trainer implements AutoCloseable {
                     + "; resume from the newest, or continue into another folder (resume with changes setting outDir)");
         Path csvFile = cfg.outDir().resolve("metrics.csv");
         StepMetrics last = null;
+        CudaBackend profiled = Backends.of(cfg.device()) instanceof CudaBackend gpu && gpu.isKernelProfiling() ? gpu : null;
+        long firstStep = step;
         try (MetricsCsv csv = MetricsCsv.open(csvFile, step); ProgressDisplay bar = ProgressDisplay.forTerminal(step, cfg.maxSteps())) {
             while (step < stopStep) {
                 last = trainStep();
+                if (profiled != null && step == firstStep + 1) profiled.kernelProfile().reset();   // the first step warms up
                 csv.append(last);
                 bar.update(last);
                 if (cfg.checkpointInterval() > 0 && step % cfg.checkpointInterval() == 0 || step == stopStep) {
@@ -177,6 +180,9 @@ public final class Trainer implements AutoCloseable {
                 if (onStep != null) onStep.accept(last);
             }
         }
+        if (profiled != null && step > firstStep + 1)
+            LOG.info("GPU time by kernel over steps {}-{} (-Dflare.cuda.profile; evaluations included):\n{}", firstStep + 2, step,
+                    profiled.kernelProfile().table(step - firstStep - 1, 30));
         plot(csvFile);
         return last;
     }

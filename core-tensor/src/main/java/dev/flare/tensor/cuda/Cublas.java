@@ -164,11 +164,15 @@ public final class Cublas {
             mathMode = mode;
         }
         int ta = transA ? OP_T : OP_N, tb = transB ? OP_T : OP_N;
+        KernelTimer timer = context.kernelTimer();
+        Object started = timer.begin(stream);
         int status = batch == 1
                 ? lib.gemmEx(handle, ta, tb, m, n, k, one(dtype), ptr(a), dt, lda, ptr(b), dt, ldb,
                         zero(dtype), ptr(c), dt, ldc, ct, GEMM_DEFAULT)
                 : lib.gemmStridedBatchedEx(handle, ta, tb, m, n, k, one(dtype), ptr(a), dt, lda, strideA,
                         ptr(b), dt, ldb, strideB, zero(dtype), ptr(c), dt, ldc, strideC, batch, ct, GEMM_DEFAULT);
+        if (timer.enabled()) timer.end(started, (batch == 1 ? "cublasGemmEx " : "cublasGemmStridedBatchedEx ") + dtype
+                + " (column-major m n k " + m + " " + n + " " + k + (batch == 1 ? "" : ", batch " + batch) + ")", stream);
         if (status != 0)
             check(status, (batch == 1 ? "cublasGemmEx(" : "cublasGemmStridedBatchedEx(") + dtype + ", m=" + m + ", n=" + n
                     + ", k=" + k + (batch == 1 ? "" : ", batch=" + batch) + ")");
@@ -180,7 +184,11 @@ public final class Cublas {
      */
     public void matmulLt(DType dtype, boolean transA, boolean transB, long m, long n, long k,
                          long a, long lda, long b, long ldb, long d, long ldd, long bias, Epilogue epilogue) {
+        KernelTimer timer = context.kernelTimer();
+        Object started = timer.begin(stream);
         lt.matmul(dtype, transA, transB, m, n, k, a, lda, b, ldb, d, ldd, bias, epilogue, -1);
+        if (timer.enabled()) timer.end(started, "cublasLtMatmul " + dtype + " " + epilogue + " (column-major m n k " + m + " "
+                + n + " " + k + ")", stream);
     }
 
     static void check(int status, String call) {

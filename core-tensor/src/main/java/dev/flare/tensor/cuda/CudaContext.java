@@ -16,6 +16,8 @@ public final class CudaContext {
     private final int device;
     private final CUdevice handle;
     private final CUcontext context;
+    /** Times launches when profiling is on (-Dflare.cuda.profile=true or CudaBackend.setKernelProfiling). */
+    private final KernelTimer kernelTimer = new KernelTimer(this, Boolean.getBoolean("flare.cuda.profile"));
 
     private CudaContext(int device) {
         this.device = device;
@@ -37,6 +39,8 @@ public final class CudaContext {
     }
 
     public int device() { return device; }
+
+    KernelTimer kernelTimer() { return kernelTimer; }
 
     CUdevice deviceHandle() { return handle; }
 

@@ -117,8 +117,11 @@ public final class CudaModule {
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) params[i] = argument(kernel, i, args[i]);
         context.makeCurrent();
+        KernelTimer timer = context.kernelTimer();
+        Object started = timer.begin(stream);
         CudaException.check(JCudaDriver.cuLaunchKernel(f, (int) gridX, gridY, gridZ, blockX, blockY, 1, sharedBytes,
                 stream.handle(), Pointer.to(params), null), "cuLaunchKernel(" + kernel + ")");
+        timer.end(started, kernel, stream);
         if (SYNC_LAUNCHES)
             CudaException.check(JCudaDriver.cuStreamSynchronize(stream.handle()), "kernel " + kernel + " (synchronized launch)");
     }
