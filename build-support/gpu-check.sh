@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|hf|gpt2|train ...]   (default: tests bench train)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|hf|gpt2|profile|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -29,6 +29,11 @@ for s in "${steps[@]}"; do
              > "$out/gpt2-train.log" 2>&1; rc1=$?
            timeout 240 python3 .gpu/bench/gpt2_train_bench.py > "$out/gpt2-torch.log" 2>&1
            summary+=("gpt2 rc=$rc1/$?") ;;
+    profile) # GPT-2 124M as in gpt2, 12 steps with every kernel timed: the per-step table of GPU time by kernel
+           JAVA_OPTS="-Dflare.cuda.profile=true" timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda \
+             --preset gpt2 --tokenizer gpt2 --block-size 1024 --batch-size 16 --precision bf16 --steps 12 --sample-tokens 0 \
+             --out /tmp/flare-profile > "$out/profile.log" 2>&1
+           summary+=("profile rc=$?") ;;
     sanitize) # compute-sanitizer over the JVM running the core kernels' GPU tests (memcheck, then racecheck)
            for tool in memcheck racecheck; do
              timeout 300 compute-sanitizer --tool $tool --target-processes all --print-limit 20 bash .gpu/run test \
@@ -56,6 +61,7 @@ echo "=== attention (flare) ==="; cat "$out/attention-bench.log" 2>/dev/null | g
 echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
 echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -14; tail -14 "$out/torch-ops-bench.log" 2>/dev/null
 echo "=== gpt2 (flare | torch) ==="; grep -E "step (1|10|20|30)/|memory|Exception|rror" "$out/gpt2-train.log" 2>/dev/null | grep -v "^\s*at " | tail -8; tail -6 "$out/gpt2-torch.log" 2>/dev/null
+echo "=== profile ==="; sed -n '/GPU time by kernel/,/GPU time in kernels/p' "$out/profile.log" 2>/dev/null | head -40
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12
 printf '%s\n' "${summary[@]}"
