@@ -97,13 +97,32 @@ final class CpuVector {
         }
     }
 
+    // exp here is NNVector's polynomial, not VectorOperators.EXP: the JIT-compiled EXP (a vector math library) and
+    // its interpreted fallback differ in the last bits, so results would depend on whether the loop had been compiled
+    // yet, and two identical runs in one JVM (a resumed run, a world of one) would not match bit for bit.
+
+    /**
+     * exp(x) from NNVector's polynomial over the whole float range: above 88 (where the polynomial saturates) as
+     * exp(x / 2)^2, which overflows to +inf past ln(Float.MAX_VALUE) as it should; 0 below about -87.3.
+     */
+    private static FloatVector exp(FloatVector x) {
+        FloatVector half = NNVector.exp(x.mul(0.5f));
+        return NNVector.exp(x).blend(half.mul(half), x.compare(VectorOperators.GT, 88f));
+    }
+
+    private static float exp(float x) {
+        if (!(x > 88f)) return NNVector.exp(x);
+        float half = NNVector.exp(x * 0.5f);
+        return half * half;
+    }
+
     /** o[i] = exp(x[i]) (within about 1 ulp). */
     static void exp(float[] x, int xo, float[] o, int oo, int n) {
         VectorSpecies<Float> s = K.S;
         int i = 0, ub = s.loopBound(n);
         for (; i < ub; i += s.length())
-            FloatVector.fromArray(s, x, xo + i).lanewise(VectorOperators.EXP).intoArray(o, oo + i);
-        for (; i < n; i++) o[oo + i] = (float) Math.exp(x[xo + i]);
+            exp(FloatVector.fromArray(s, x, xo + i)).intoArray(o, oo + i);
+        for (; i < n; i++) o[oo + i] = exp(x[xo + i]);
     }
 
     /**
@@ -118,19 +137,18 @@ final class CpuVector {
         for (; i < ub; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, xo + i);
             FloatVector minus2u = v.mul(v).mul(c3).add(c1).mul(v);
-            v.div(minus2u.lanewise(VectorOperators.EXP).add(1f))
+            v.div(NNVector.exp(minus2u).add(1f))   // saturating at 88 is exact enough here: the quotient is ~0
                     .blend(-0f, v.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY)).intoArray(o, oo + i);
         }
-        for (; i < n; i++) o[oo + i] = (float) CpuElementwise.gelu(x[xo + i]);
+        for (; i < n; i++) {
+            float v = x[xo + i], minus2u = (v * v * c3 + c1) * v;
+            o[oo + i] = v == Float.NEGATIVE_INFINITY ? -0f : v / (NNVector.exp(minus2u) + 1f);
+        }
     }
 
-    /** o[i] = tanh(x[i]). */
+    /** o[i] = tanh(x[i]), with StrictMath (the same bits compiled or not; not on a GPT's hot path). */
     static void tanh(float[] x, int xo, float[] o, int oo, int n) {
-        VectorSpecies<Float> s = K.S;
-        int i = 0, ub = s.loopBound(n);
-        for (; i < ub; i += s.length())
-            FloatVector.fromArray(s, x, xo + i).lanewise(VectorOperators.TANH).intoArray(o, oo + i);
-        for (; i < n; i++) o[oo + i] = (float) Math.tanh(x[xo + i]);
+        for (int i = 0; i < n; i++) o[oo + i] = (float) StrictMath.tanh(x[xo + i]);
     }
 
     /** o[i] = 1 / (1 + exp(-x[i])). */
@@ -139,8 +157,8 @@ final class CpuVector {
         int i = 0, ub = s.loopBound(n);
         FloatVector one = FloatVector.broadcast(s, 1f);
         for (; i < ub; i += s.length())
-            one.div(FloatVector.fromArray(s, x, xo + i).neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(o, oo + i);
-        for (; i < n; i++) o[oo + i] = (float) (1 / (1 + Math.exp(-x[xo + i])));
+            one.div(NNVector.exp(FloatVector.fromArray(s, x, xo + i).neg()).add(1f)).intoArray(o, oo + i);
+        for (; i < n; i++) o[oo + i] = 1f / (1f + NNVector.exp(-x[xo + i]));
     }
 
     /** o[i] = bf16(x[i]), rounding to nearest even; NaN becomes a quiet NaN (as {@link Half#floatToBf16}). */
