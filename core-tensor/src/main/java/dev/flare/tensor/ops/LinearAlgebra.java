@@ -30,8 +30,7 @@ public final class LinearAlgebra {
             // (..., m, k) @ (k, n) is one GEMM over all rows: (rows, k) @ (k, n). A batched GEMM with a broadcast
             // right operand would do the same forward, but its backward would materialize a (..., k, n) gradient
             // for b (rounded to the dtype per batch) before summing it over the batch.
-            int rows = 1;
-            for (int i = 0; i < as.length - 1; i++) rows = Math.multiplyExact(rows, as[i]);
+            int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(as, as.length - 1)));
             int[] outShape = as.clone();
             outShape[as.length - 1] = n;
             Tensor result = matmul(a2.reshape(rows, k), b2).reshape(outShape);
