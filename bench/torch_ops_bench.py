@@ -58,7 +58,7 @@ def main():
         return work / (ms * 1e-3) / (1e12 if flops else 1e9)
 
     tokens = 16384
-    for m, k, n in [(tokens, 768, 2304), (tokens, 3072, 768), (tokens, 768, 50304)]:
+    for m, k, n in [(tokens, 768, 2304), (tokens, 3072, 768), (tokens, 768, 50304), (tokens, 768, 50257)]:
         x = torch.randn(m, k, device=dev, dtype=bf)
         w = torch.randn(n, k, device=dev, dtype=bf)
         add("matmul bf16 (x @ W^T)", f"{m}x{k}x{n}", timed(lambda: F.linear(x, w), repeats), 2 * m * k * n, True)
@@ -84,6 +84,8 @@ def main():
         copy = rate(4 * nel, t[1], False)
         add("layerNorm bf16", shape, timed(lambda: F.layer_norm(x, (c,), w, b, 1e-5), repeats), 4 * nel, copy=copy)
         add("add bf16", shape, timed(lambda: torch.add(x, y, out=out), repeats), 6 * nel, copy=copy)
+        add("add bias (row vector) bf16", shape, timed(lambda: torch.add(x, b, out=out), repeats), 4 * nel, copy=copy)
+        add("sum over rows (bias grad) bf16", shape, timed(lambda: x.sum(0), repeats), 2 * nel, copy=copy)
         add("gelu bf16", shape, timed(lambda: F.gelu(x, approximate="tanh"), repeats), 4 * nel, copy=copy)
         xf = x.float()
         yf = y.float()

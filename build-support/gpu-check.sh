@@ -29,10 +29,10 @@ for s in "${steps[@]}"; do
              > "$out/gpt2-train.log" 2>&1; rc1=$?
            timeout 240 python3 .gpu/bench/gpt2_train_bench.py > "$out/gpt2-torch.log" 2>&1
            summary+=("gpt2 rc=$rc1/$?") ;;
-    profile) # GPT-2 124M as in gpt2, 12 steps with every kernel timed: the per-step table of GPU time by kernel
+    profile) # GPT-2 124M as in gpt2, 12 steps with every kernel timed (one evaluation batch, at the end): GPU time by kernel
            JAVA_OPTS="-Dflare.cuda.profile=true" timeout 300 bash .gpu/run main dev.flare.examples.cli.FlareMain train --device cuda \
              --preset gpt2 --tokenizer gpt2 --block-size 1024 --batch-size 16 --precision bf16 --steps 12 --sample-tokens 0 \
-             --out /tmp/flare-profile > "$out/profile.log" 2>&1
+             --set evalInterval=1000 --set evalIters=1 --out /tmp/flare-profile > "$out/profile.log" 2>&1
            summary+=("profile rc=$?") ;;
     sanitize) # compute-sanitizer over the JVM running the core kernels' GPU tests (memcheck, then racecheck)
            for tool in memcheck racecheck; do

@@ -365,6 +365,62 @@ __device__ __forceinline__ void binary_vec_impl(i64 n, int op, const T* a, const
     }
 }
 
+// out[i] = f(a[i], b) over nv packs of T, where the broadcast operand b repeats every `period` packs (a row vector
+// added to every row: bias, LayerNorm weight) or, with `rows`, holds one element per run of `period` packs (a
+// column: per-row scales). Pack counts fit in 32 bits (checked on the host), so the index math is 32-bit.
+template <typename T, typename F>
+__device__ __forceinline__ void map2_bcast_vec(unsigned nv, const Pack<T>* a, const T* b, Pack<T>* out,
+                                               unsigned period, bool rows, F f) {
+    constexpr int V = 16 / sizeof(T), U = FLARE_UNROLL;
+    const unsigned step = gridDim.x * blockDim.x * U;
+    const Pack<T>* bp = reinterpret_cast<const Pack<T>*>(b);
+    for (unsigned base = blockIdx.x * blockDim.x * U + threadIdx.x; base < nv; base += step) {
+        Pack<T> p[U], q[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const unsigned k = base + u * blockDim.x;
+            if (k >= nv) continue;
+            p[u] = a[k];
+            if (rows) {
+                const T v = b[k / period];
+#pragma unroll
+                for (int j = 0; j < V; ++j) q[u].v[j] = v;
+            } else {
+                q[u] = bp[k % period];
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (base + u * blockDim.x >= nv) continue;
+#pragma unroll
+            for (int j = 0; j < V; ++j) p[u].v[j] = store_c<T>(f(load_c(p[u].v[j]), load_c(q[u].v[j])));
+            out[base + u * blockDim.x] = p[u];
+        }
+    }
+}
+
+// a is the full operand; bFirst puts the broadcast operand on the left of the op (b - a, b / a).
+template <typename T, typename F>
+__device__ __forceinline__ void binary_bcast_run(i64 nv, const T* a, const T* b, T* out, unsigned period, bool rows,
+                                                 bool bFirst, F f) {
+    const Pack<T>* ap = reinterpret_cast<const Pack<T>*>(a);
+    Pack<T>* op = reinterpret_cast<Pack<T>*>(out);
+    if (bFirst) map2_bcast_vec<T>((unsigned)nv, ap, b, op, period, rows, [f](float x, float y) { return f(y, x); });
+    else map2_bcast_vec<T>((unsigned)nv, ap, b, op, period, rows, f);
+}
+
+template <typename T>
+__device__ __forceinline__ void binary_bcast_vec_impl(i64 nv, int op, const T* a, const T* b, T* out, unsigned period,
+                                                      bool rows, bool bFirst) {
+    switch (op) {
+        case 0: binary_bcast_run<T>(nv, a, b, out, period, rows, bFirst, [](float x, float y) { return x + y; }); break;
+        case 1: binary_bcast_run<T>(nv, a, b, out, period, rows, bFirst, [](float x, float y) { return x - y; }); break;
+        case 2: binary_bcast_run<T>(nv, a, b, out, period, rows, bFirst, [](float x, float y) { return x * y; }); break;
+        case 3: binary_bcast_run<T>(nv, a, b, out, period, rows, bFirst, [](float x, float y) { return x / y; }); break;
+        default: binary_bcast_run<T>(nv, a, b, out, period, rows, bFirst, [op](float x, float y) { return arith_c(op, x, y); }); break;
+    }
+}
+
 template <typename T>
 __device__ __forceinline__ void binary_scalar_vec_impl(i64 n, int op, const T* a, float s, int scalarFirst, T* out) {
     if (op == 0) unary_vec_run<T>(n, a, out, [s](float x) { return x + s; });
@@ -515,6 +571,10 @@ E_TYPED(b8, uint8_t)
     }                                                                                                  \
     extern "C" __global__ void binary_vec_##SUF(i64 n, int op, const T* a, const T* b, T* out) {       \
         binary_vec_impl<T>(n, op, a, b, out);                                                          \
+    }                                                                                                  \
+    extern "C" __global__ void binary_bcast_vec_##SUF(i64 nv, int op, const T* a, const T* b, T* out,  \
+                                                      unsigned period, int rows, int bFirst) {         \
+        binary_bcast_vec_impl<T>(nv, op, a, b, out, period, rows != 0, bFirst != 0);                   \
     }                                                                                                  \
     extern "C" __global__ void binary_scalar_vec_##SUF(i64 n, int op, const T* a, float s, int scalarFirst, \
                                                        T* out) {                                       \

@@ -7,8 +7,9 @@
 //
 // Strategies: "inner" (a warp or a block per output, reading the reduced elements of one output together; best
 // when the reduced dims are innermost in memory), "outer" (32 adjacent outputs per block, each column read by 16
-// lanes; best when a kept dim is innermost), and a split variant of "inner" for few outputs with many elements
-// each (partials per (output, split), then reduce_finish).
+// lanes; best when a kept dim is innermost). Both "outer" and the block variant of "inner" split the reduced
+// elements into chunks when there are too few outputs to fill the GPU (partials per (output, split), then
+// reduce_finish).
 #include "dev/flare/tensor/cuda/flare_cuda.cuh"
 
 using namespace flare;
@@ -148,18 +149,24 @@ __device__ void reduce_finish(const RGeom& g, int op, int splits, const typename
     }
 }
 
-// 32 adjacent outputs per block (threadIdx.x), 16 lanes over the reduced elements (threadIdx.y).
+// 32 adjacent outputs per block (threadIdx.x), 16 lanes over the reduced elements (threadIdx.y); blockIdx.y picks
+// one of `splits` chunks of the reduced elements, so that a few hundred outputs over many rows (bias gradients:
+// 768 columns of 16384 rows) still fill the GPU. With splits == 1 the result goes to out, else to
+// partial[o * splits + split] for reduce_finish.
 template <typename T, typename O>
-__device__ void reduce_outer(const RGeom& g, int op, const T* x, O* out) {
+__device__ void reduce_outer(const RGeom& g, int op, const T* x, O* out, int splits, typename Acc<T>::type* partial) {
     typedef typename Acc<T>::type A;
     __shared__ A scratch[16][33];
     const i64 tiles = (g.keptNumel + 31) / 32;
+    const i64 chunk = (g.redNumel + splits - 1) / splits;
+    const int split = blockIdx.y;
+    const i64 from = split * chunk, to = min(g.redNumel, from + chunk);
     for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const i64 o = tile * 32 + threadIdx.x;
         A acc = identity<A>(op);
         if (o < g.keptNumel) {
             i64 base = g.offX + kept_offset(g, o, false);
-            acc = accumulate(op, g, x, base, 0, g.redNumel, threadIdx.y, blockDim.y);
+            acc = accumulate(op, g, x, base, from, to, threadIdx.y, blockDim.y);
         }
         __syncthreads();
         scratch[threadIdx.y][threadIdx.x] = acc;
@@ -167,7 +174,8 @@ __device__ void reduce_outer(const RGeom& g, int op, const T* x, O* out) {
         if (threadIdx.y == 0 && o < g.keptNumel) {
             A v = scratch[0][threadIdx.x];
             for (int k = 1; k < (int)blockDim.y; ++k) v = combine(op, v, scratch[k][threadIdx.x]);
-            store_result(op, g, out, o, v);
+            if (splits == 1) store_result(op, g, out, o, v);
+            else partial[o * splits + split] = v;
         }
     }
 }
@@ -251,7 +259,10 @@ __device__ void argreduce(const AGeom& g, int isMax, const T* x, i64* out) {
     extern "C" __global__ void reduce_finish_##SUF(RGeom g, int op, int splits, const Acc<T>::type* partial, O* out) { \
         reduce_finish<T, O>(g, op, splits, partial, out);                                                         \
     }                                                                                                             \
-    extern "C" __global__ void reduce_outer_##SUF(RGeom g, int op, const T* x, O* out) { reduce_outer<T, O>(g, op, x, out); }
+    extern "C" __global__ void reduce_outer_##SUF(RGeom g, int op, const T* x, O* out, int splits,                  \
+                                                  Acc<T>::type* partial) {                                        \
+        reduce_outer<T, O>(g, op, x, out, splits, partial);                                                       \
+    }
 
 R_KERNELS(f32, float, float)
 R_KERNELS(f64, double, double)

@@ -11,7 +11,8 @@ import jcuda.driver.JCudaDriver;
  * where, over operands of any strides (broadcast operands have stride 0; the output may be a strided view and may
  * be the very same view as an input). Contiguous F32/BF16/F16 operands with 16-byte aligned data take vectorized
  * kernels (unary, binary, binary with a scalar, and F32 <-> BF16/F16 casts; each thread moves {@value #UNROLL}
- * 16-byte vectors per operand per iteration); the strided kernels are their reference. Same-dtype contiguous
+ * 16-byte vectors per operand per iteration), and so does a binary op with a row vector or a column broadcast over
+ * a contiguous matrix; the strided kernels are their reference. Same-dtype contiguous
  * copies are a device-to-device memcpy; contiguous fills a memset.
  */
 final class ElementwiseKernels {
@@ -148,8 +149,33 @@ final class ElementwiseKernels {
                     backend.stream(), n, op.ordinal(), first(a), first(b), first(out));
             return;
         }
+        if (!op.isComparison() && vectorType(t) && binaryBroadcast(op, g, a, b, out)) return;
         long ap = addr(a), bp = addr(b), outp = addr(out);
         launchGeom("binary_" + suffix(t), g, st -> new Object[]{st, op.ordinal(), ap, bp, outp});
+    }
+
+    /**
+     * The 16-byte path for one contiguous operand and one broadcast over a contiguous (rows, cols) output: a row
+     * vector (strides 0, 1: bias adds) or a column (strides 1, 0: per-row scales), cols a multiple of the pack.
+     * Returns false, launching nothing, for any other layout.
+     */
+    private boolean binaryBroadcast(BinaryOp op, StridedGeometry g, Tensor a, Tensor b, Tensor out) {
+        if (g.rank != 2) return false;
+        long rows = g.sizes[0], cols = g.sizes[1];
+        int pack = 16 / a.dtype().byteSize();
+        long[] sa = g.strides[0], sb = g.strides[1], so = g.strides[2];
+        if (so[0] != cols || so[1] != 1 || cols % pack != 0 || rows * cols / pack >= Integer.MAX_VALUE) return false;
+        boolean aDense = sa[0] == cols && sa[1] == 1, bDense = sb[0] == cols && sb[1] == 1;
+        if (aDense == bDense) return false;
+        Tensor dense = aDense ? a : b, bcast = aDense ? b : a;
+        long[] sc = aDense ? sb : sa;
+        boolean rowVector = sc[0] == 0 && sc[1] == 1, column = sc[0] == 1 && sc[1] == 0;
+        if (!(rowVector || column) || !aligned16(dense, out) || (rowVector && !aligned16(bcast))) return false;
+        long packs = rows * cols / pack;
+        module.launch("binary_bcast_vec_" + suffix(a.dtype()), CudaModule.blocksFor(Math.ceilDiv(packs, UNROLL), THREADS),
+                THREADS, 0, backend.stream(), packs, op.ordinal(), first(dense), first(bcast), first(out),
+                (int) (cols / pack), column ? 1 : 0, aDense ? 0 : 1);
+        return true;
     }
 
     void binaryScalar(BinaryOp op, Tensor a, double scalar, boolean scalarFirst, Tensor out) {

@@ -92,8 +92,21 @@ final class ReduceKernels {
         boolean keptInnerContig = kept.rank >= 1 && kept.strides[0][kept.rank - 1] == 1;
         CudaStream s = backend.stream();
         if (!redInnerContig && keptInnerContig && redN > 1) {
-            module.launch("reduce_outer_" + suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1), 1, 32, 16, 0, s,
-                    g, op.ordinal(), xp, outp);
+            long tiles = CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1);
+            int splits = outerSplits(tiles, redN, backend.multiprocessors());
+            if (splits == 1) {
+                module.launch("reduce_outer_" + suf, tiles, 1, 32, 16, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
+            } else {
+                CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
+                try {
+                    module.launch("reduce_outer_" + suf, tiles, splits, 32, 16, 0, s,
+                            g, op.ordinal(), xp, outp, splits, partial.address());
+                    module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
+                            g, op.ordinal(), splits, partial.address(), outp);
+                } finally {
+                    backend.releaseScratch(partial);
+                }
+            }
         } else if (redN < 2048) {
             module.launch("reduce_warp_" + suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 8), 1), 256, 0, s,
                     g, op.ordinal(), xp, outp);
@@ -116,6 +129,16 @@ final class ReduceKernels {
                 }
             }
         }
+    }
+
+    /**
+     * Chunks of the reduced elements for the "outer" kernel: enough (tile, chunk) blocks of 512 threads for about
+     * 8 per multiprocessor, each chunk at least 256 rows so that a block's 16 lanes each read 16 or more.
+     */
+    static int outerSplits(long tiles, long reducedNumel, int multiprocessors) {
+        long wanted = Math.ceilDiv(8L * multiprocessors, tiles);
+        long most = Math.max(1, reducedNumel / 256);
+        return (int) Math.max(1, Math.min(Math.min(wanted, most), 65535));
     }
 
     void argReduce(boolean max, Tensor x, int dim, Tensor out) {

@@ -69,6 +69,53 @@ class CudaFastPathTest {
                 }
     }
 
+    /**
+     * The broadcast 16-byte path (a row vector or a column over a contiguous matrix, on either side of the op)
+     * against the element-wise definition, at widths that are and are not whole packs (the latter take the strided
+     * kernel), a 3-d batch that coalesces to rows, an unaligned bias (strided kernel) and in place.
+     */
+    @Test
+    void binaryWithRowOrColumnBroadcastMatchesDefinition() {
+        CudaBackend b = gpu();
+        long seed = System.nanoTime();
+        Random rnd = new Random(seed);
+        int[][] shapes = {{1, 8}, {3, 16}, {1025, 64}, {7, 776}, {5, 12}, {4, 9, 24}};
+        for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
+            for (int[] shape : shapes)
+                for (boolean column : new boolean[]{false, true})
+                    for (boolean bcastFirst : new boolean[]{false, true})
+                        for (Layout bl : new Layout[]{Layout.CONTIGUOUS, Layout.OFFSET}) {
+                            int cols = shape[shape.length - 1], n = (int) dev.flare.tensor.Shapes.numel(shape), rows = n / cols;
+                            double[] vd = random(rnd, t, n, 0.5, 3);
+                            double[] vc = random(rnd, t, column ? rows : cols, 0.5, 3);
+                            Tensor dense = tensor(b, t, vd, shape, Layout.CONTIGUOUS);
+                            int[] small = shape.clone();
+                            if (column) small[shape.length - 1] = 1;
+                            else for (int d = 0; d < shape.length - 1; d++) small[d] = 1;
+                            Tensor bc = expand(tensor(b, t, vc, small, bl), shape);
+                            String what = t + " " + java.util.Arrays.toString(shape) + (column ? " column" : " row")
+                                    + (bcastFirst ? " first " : " second ") + bl + " seed " + seed;
+                            for (BinaryOp op : new BinaryOp[]{BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV, BinaryOp.MAXIMUM}) {
+                                Tensor out = output(b, t, shape);
+                                if (bcastFirst) b.binary(op, bc, dense, out);
+                                else b.binary(op, dense, bc, out);
+                                double[] e = new double[n];
+                                for (int i = 0; i < n; i++) {
+                                    double v = vc[column ? i / cols : i % cols];
+                                    e[i] = round(t, bcastFirst ? CudaElementwiseTest.binaryRef(op, v, vd[i]) : CudaElementwiseTest.binaryRef(op, vd[i], v));
+                                }
+                                assertClose(op + " " + what, t, e, values(out));
+                                out.release();
+                            }
+                            b.binary(BinaryOp.ADD, dense, bc, dense);     // in place
+                            double[] e = new double[n];
+                            for (int i = 0; i < n; i++) e[i] = round(t, vd[i] + vc[column ? i / cols : i % cols]);
+                            assertClose("in-place ADD " + what, t, e, values(dense));
+                            dense.release();
+                            bc.release();
+                        }
+    }
+
     @Test
     void castVectorPathsAtEveryLength() {
         CudaBackend b = gpu();

@@ -3,6 +3,7 @@ package dev.flare.tensor.cuda;
 import dev.flare.tensor.DType;
 import dev.flare.tensor.Tensor;
 import dev.flare.tensor.ops.BinaryOp;
+import dev.flare.tensor.ops.ReduceOp;
 import dev.flare.tensor.ops.UnaryOp;
 import jcuda.driver.JCudaDriver;
 
@@ -131,6 +132,11 @@ public final class CudaOpsBench {
         add("layerNorm backward dx bf16", shape, 6.0 * n + 8.0 * rowsN, false, copy,
                 () -> b.layerNormBackward(y, x, w, mean, rstd, dx, null, null));
         add("add bf16", shape, 6.0 * n, false, copy, () -> b.binary(BinaryOp.ADD, x, y, out));
+        Tensor biasRows = Tensor.of(bias.storage(), new int[]{rowsN, cols}, new long[]{0, 1}, bias.offset());
+        add("add bias (row vector) bf16", shape, 4.0 * n, false, copy, () -> b.binary(BinaryOp.ADD, x, biasRows, out));
+        Tensor colSum = b.empty(DType.BF16, 1, cols);
+        add("sum over rows (bias grad) bf16", shape, 2.0 * n, false, copy, () -> b.reduce(ReduceOp.SUM, x, new int[]{0}, colSum));
+        colSum.release();
         add("gelu bf16", shape, 4.0 * n, false, copy, () -> b.unary(UnaryOp.GELU, x, out));
         add("gelu backward bf16", shape, 6.0 * n, false, copy, () -> b.geluBackward(x, y, dx));
         Tensor xf = randn(DType.F32, rowsN, cols), yf = randn(DType.F32, rowsN, cols), of = b.empty(DType.F32, rowsN, cols);
@@ -159,6 +165,7 @@ public final class CudaOpsBench {
         gemm(tokens, 768, 2304);
         gemm(tokens, 3072, 768);
         gemm(tokens, 768, 50304);
+        gemm(tokens, 768, 50257);   // GPT-2's vocabulary unpadded: rows of the output not 16-byte multiples
         gemmGelu(tokens, 768, 3072);
         memoryBound(tokens, 768);
         memoryBound(tokens, 3072);

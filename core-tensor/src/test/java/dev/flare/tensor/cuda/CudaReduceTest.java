@@ -108,6 +108,9 @@ class CudaReduceTest {
                 check(b, t, op, new int[]{2, 3_000_001}, new int[]{1}, Layout.CONTIGUOUS, rnd);
                 check(b, t, op, new int[]{1_000_003}, new int[]{0}, Layout.CONTIGUOUS, rnd);
                 check(b, t, op, new int[]{1000, 3001}, new int[]{0, 1}, Layout.PERMUTED, rnd);
+                // Bias-gradient shapes: few columns over many rows, split into ragged row chunks ("outer").
+                check(b, t, op, new int[]{16385, 771}, new int[]{0}, Layout.CONTIGUOUS, rnd);
+                check(b, t, op, new int[]{3, 4099, 65}, new int[]{0, 1}, Layout.PADDED, rnd);
             }
     }
 
