@@ -19,7 +19,9 @@ import java.util.List;
  * the host's time to issue the call whenever that is longer than the GPU's. "queued" is {@value #QUEUED} calls
  * back to back between two events, per call: the steady state of a training step, where the host runs ahead of
  * the GPU. Memory-bound rows also print the device-to-device copy bandwidth of the same shape (measured in the
- * same run) and the op's bandwidth as a percentage of it (issue 4's target: at least 80%).
+ * same run) and the op's bandwidth as a percentage of it (issue 4's target: at least 80%). A third timing, "kernel
+ * ms", sums the GPU time inside the op's kernels (kernel profiling's event pairs): where it is well below "queued",
+ * the host's time to issue the call is what limits the op, not its kernel; "host ms" is that time (per call, queued).
  *
  * <pre>bash .gpu/run main dev.flare.tensor.cuda.CudaOpsBench [repeats]</pre>
  * The PyTorch side by side: {@code python3 bench/torch_ops_bench.py}.
@@ -28,7 +30,8 @@ public final class CudaOpsBench {
     static final int QUEUED = 20;
 
     /** work: FLOP (flops true) or bytes moved; copyGBs: the copy bandwidth of the same shape, or NaN. */
-    private record Row(String op, String shape, double ms, double queuedMs, double work, boolean flops, double copyGBs) {
+    private record Row(String op, String shape, double ms, double queuedMs, double kernelMs, double hostMs, double work,
+                       boolean flops, double copyGBs) {
         double rate(double t) { return work / (t * 1e-3) / (flops ? 1e12 : 1e9); }
 
         String unit() { return flops ? "TFLOP/s" : "GB/s"; }
@@ -58,7 +61,7 @@ public final class CudaOpsBench {
     private double[] time(Runnable body) {
         for (int i = 0; i < 10; i++) body.run();   // also lets the JIT compile the host side of the call
         b.synchronize();
-        double[] ms = new double[repeats], q = new double[Math.max(3, repeats / 4)];
+        double[] ms = new double[repeats], q = new double[Math.max(3, repeats / 4)], host = new double[q.length];
         try (CudaEvent start = CudaEvent.timing(b.context()); CudaEvent end = CudaEvent.timing(b.context())) {
             for (int r = 0; r < repeats; r++) {
                 start.record(b.stream());
@@ -68,19 +71,31 @@ public final class CudaOpsBench {
             }
             for (int r = 0; r < q.length; r++) {
                 start.record(b.stream());
+                long t0 = System.nanoTime();
                 for (int i = 0; i < QUEUED; i++) body.run();
+                host[r] = (System.nanoTime() - t0) * 1e-6 / QUEUED;
                 end.record(b.stream());
                 q[r] = CudaEvent.elapsedMillis(start, end) / QUEUED;
             }
         }
         java.util.Arrays.sort(ms);
         java.util.Arrays.sort(q);
-        return new double[]{ms[repeats / 2], q[q.length / 2]};
+        java.util.Arrays.sort(host);
+        // GPU time inside the op's kernels alone (an event pair around each launch): what a queued call would
+        // take if the host never made the GPU wait. NaN when the op launches no kernel (the copy is a memcpy).
+        b.setKernelProfiling(true);
+        b.kernelProfile().reset();
+        for (int i = 0; i < QUEUED; i++) body.run();
+        b.synchronize();
+        double kernel = b.kernelProfile().totalMs() / QUEUED;
+        b.setKernelProfiling(false);
+        b.kernelProfile().reset();
+        return new double[]{ms[repeats / 2], q[q.length / 2], kernel > 0 ? kernel : Double.NaN, host[host.length / 2]};
     }
 
     private void add(String op, String shape, double work, boolean flops, double copyGBs, Runnable body) {
         double[] t = time(body);
-        rows.add(new Row(op, shape, t[0], t[1], work, flops, copyGBs));
+        rows.add(new Row(op, shape, t[0], t[1], t[2], t[3], work, flops, copyGBs));
     }
 
     /** Times a device-to-device copy of the bytes of x into y and adds its row; returns its queued GB/s. */
@@ -89,7 +104,7 @@ public final class CudaOpsBench {
         CudaStorage xs = (CudaStorage) x.storage(), ys = (CudaStorage) y.storage();
         double[] t = time(() -> CudaException.check(JCudaDriver.cuMemcpyDtoDAsync(ys.pointer(), xs.pointer(), bytes,
                 b.stream().handle()), "cuMemcpyDtoDAsync"));
-        Row r = new Row("device-to-device copy " + x.dtype().name().toLowerCase(), shape, t[0], t[1], 2.0 * bytes, false, Double.NaN);
+        Row r = new Row("device-to-device copy " + x.dtype().name().toLowerCase(), shape, t[0], t[1], t[2], t[3], 2.0 * bytes, false, Double.NaN);
         rows.add(r);
         return r.rate(r.queuedMs);
     }
@@ -116,7 +131,7 @@ public final class CudaOpsBench {
         Runnable body = () -> b.matmulEpilogue(x, wt, bias, Cublas.Epilogue.GELU_BIAS, out);
         double[] t = time(body);
         String how = b.epilogueFallbacks.get() > before ? " [separate ops]" : "";
-        rows.add(new Row("cuBLASLt gelu(x @ W^T + b) bf16" + how, m + "x" + k + "x" + n, t[0], t[1], 2.0 * m * k * n, true, Double.NaN));
+        rows.add(new Row("cuBLASLt gelu(x @ W^T + b) bf16" + how, m + "x" + k + "x" + n, t[0], t[1], t[2], t[3], 2.0 * m * k * n, true, Double.NaN));
         for (Tensor tt : new Tensor[]{x, w, bias, out}) tt.release();
     }
 
@@ -171,13 +186,15 @@ public final class CudaOpsBench {
         memoryBound(tokens, 3072);
         softmaxAndLoss(4096, 50304);
         System.out.println("allocator: " + b.memoryStats());
-        System.out.printf("%n%-40s %-20s %9s %9s %9s %9s %-8s %9s %7s%n", "op", "shape (MxKxN / rows x cols)", "ms", "rate",
-                "queued ms", "rate", "unit", "copy GB/s", "% copy");
+        System.out.printf("%n%-40s %-20s %9s %9s %9s %9s %9s %9s %-8s %9s %7s %7s%n", "op", "shape (MxKxN / rows x cols)", "ms", "rate",
+                "queued ms", "rate", "kernel ms", "host ms", "unit", "copy GB/s", "% copy", "kernel%");
         for (Row r : rows) {
-            String vsCopy = Double.isNaN(r.copyGBs) ? "" : String.format("%9.0f %6.0f%%", r.copyGBs, 100 * r.rate(r.queuedMs) / r.copyGBs);
-            System.out.printf("%-40s %-20s %9.3f %9.0f %9.3f %9.0f %-8s %s%n", r.op, r.shape, r.ms, r.rate(r.ms), r.queuedMs,
-                    r.rate(r.queuedMs), r.unit(), vsCopy);
+            String vsCopy = Double.isNaN(r.copyGBs) ? "" : String.format("%9.0f %6.0f%% %6.0f%%", r.copyGBs,
+                    100 * r.rate(r.queuedMs) / r.copyGBs, 100 * r.rate(r.kernelMs) / r.copyGBs);
+            System.out.printf("%-40s %-20s %9.3f %9.0f %9.3f %9.0f %9.3f %9.3f %-8s %s%n", r.op, r.shape, r.ms, r.rate(r.ms),
+                    r.queuedMs, r.rate(r.queuedMs), r.kernelMs, r.hostMs, r.unit(), vsCopy);
         }
-        System.out.println("(% copy: the op's queued bandwidth over the queued device-to-device copy of the same shape)");
+        System.out.println("(% copy: the op's queued bandwidth over the queued device-to-device copy of the same shape;"
+                + " kernel%: the same with the GPU time inside the op's kernels alone, no host gaps)");
     }
 }
