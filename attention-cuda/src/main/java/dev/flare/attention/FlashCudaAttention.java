@@ -65,10 +65,13 @@ public final class FlashCudaAttention {
         }
     }
 
-    /** Returns {O (B, Hq, Sq, D) contiguous in q's dtype, lse (B, Hq, Sq) F32}. q, k, v must be {@link #prepared}. */
+    /**
+     * Returns {O (B, Hq, Sq, D) in q's dtype and q's memory layout, lse (B, Hq, Sq) F32}. q, k, v must be
+     * {@link #prepared}.
+     */
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, AttentionParams p, boolean deterministic) {
         CudaBackend backend = backendOf(q);
-        Tensor o = Tensor.empty(q.dtype(), q.device(), p.b(), p.hq(), p.sq(), p.d());
+        Tensor o = emptyInLayoutOf(q, p.b(), p.hq(), p.sq(), p.d());
         Tensor lse = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
         if (p.b() == 0 || p.hq() == 0 || p.sq() == 0) return new Tensor[]{o, lse};
         long[] params = FlashKernelParams.forward(p, operand(backend, q), operand(backend, k), operand(backend, v),
@@ -77,14 +80,14 @@ public final class FlashCudaAttention {
         return new Tensor[]{o, lse};
     }
 
-    /** Returns {dQ, dK, dV}, contiguous, shaped like q, k, v. */
+    /** Returns {dQ, dK, dV}, shaped and laid out in memory like q, k, v. */
     static Tensor[] backward(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dO, AttentionParams p,
                              boolean deterministic) {
         CudaBackend backend = backendOf(q);
         dO = prepared(dO.to(q.dtype()));
-        Tensor dq = Tensor.empty(q.dtype(), q.device(), q.shape());
-        Tensor dk = Tensor.zeros(k.dtype(), k.device(), k.shape());
-        Tensor dv = Tensor.zeros(v.dtype(), v.device(), v.shape());
+        Tensor dq = emptyInLayoutOf(q, q.shape());
+        Tensor dk = emptyInLayoutOf(k, k.shape()).zero();
+        Tensor dv = emptyInLayoutOf(v, v.shape()).zero();
         if (p.b() == 0 || p.hq() == 0 || p.sq() == 0 || p.sk() == 0) {
             dq.zero();
             return new Tensor[]{dq, dk, dv};
@@ -109,6 +112,25 @@ public final class FlashCudaAttention {
         if (ok) return t;
         Tensor c = t.contiguous();
         return c == t ? ViewOps.copy(t) : c;
+    }
+
+    /**
+     * An uninitialised tensor of t's dtype and device, shaped shape (t's rank), whose dims lie in memory in the
+     * order of t's strides (outermost first), as PyTorch's preserve_format. The kernels take any such layout, and
+     * it saves copies around them: for q viewed (B, H, S, D) out of a (B, S, H*D) projection, O comes out
+     * (B, S, H, D) in memory, so O.transpose(1, 2).reshape(B, S, H*D) is a view, and so are the gradients' way back.
+     */
+    static Tensor emptyInLayoutOf(Tensor t, int... shape) {
+        int r = shape.length;
+        Integer[] order = new Integer[r];
+        for (int i = 0; i < r; i++) order[i] = i;
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(t.stride(b), t.stride(a)));   // stable: ties keep dim order
+        int[] memShape = new int[r], inverse = new int[r];
+        for (int i = 0; i < r; i++) {
+            memShape[i] = shape[order[i]];
+            inverse[order[i]] = i;
+        }
+        return Tensor.empty(t.dtype(), t.device(), memShape).permute(inverse);
     }
 
     private static FlashKernelParams.Operand operand(CudaBackend backend, Tensor t) {

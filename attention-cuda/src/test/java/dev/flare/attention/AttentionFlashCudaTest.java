@@ -130,6 +130,32 @@ class AttentionFlashCudaTest {
         compare(new Case(1, 2, 2, 33, 47, 32, false, CausalAlignment.TOP_LEFT, 0.1), DType.F32, false, true);
     }
 
+    /**
+     * O and the gradients come out in their inputs' memory layout: from (B, S, H, D) storage viewed (B, H, S, D) (a
+     * split QKV projection), O and dQ/dK/dV are (B, S, H, D) in memory, so the model's transpose back is a view and
+     * not a copy; contiguous inputs give contiguous results. The values of both layouts are checked against the CPU
+     * by the strided cases above.
+     */
+    @Test
+    void outputAndGradientsTakeTheLayoutOfTheirInputs() {
+        int b = 2, h = 3, s = 40, d = 64;
+        for (boolean strided : new boolean[]{true, false}) {
+            Tensor q = onGpu(randn(DType.BF16, b, h, s, d), DType.BF16, strided), k = onGpu(randn(DType.BF16, b, h, s, d), DType.BF16, strided);
+            Tensor v = onGpu(randn(DType.BF16, b, h, s, d), DType.BF16, strided), dO = onGpu(randn(DType.BF16, b, h, s, d), DType.BF16, strided);
+            AttentionParams p = new AttentionParams(b, h, h, s, s, d, d, 1 / Math.sqrt(d), true, 0, 0, 0, 0);
+            Tensor[] ol = FlashCudaAttention.forward(q, k, v, p, false);
+            Tensor[] g = FlashCudaAttention.backward(q, k, v, ol[0], ol[1], dO, p, false);
+            Tensor[] outs = {ol[0], g[0], g[1], g[2]};
+            String[] names = {"O", "dq", "dk", "dv"};
+            for (int i = 0; i < outs.length; i++) {
+                assertArrayEquals(new int[]{b, h, s, d}, outs[i].shape(), names[i]);
+                Tensor memoryOrder = strided ? outs[i].transpose(1, 2) : outs[i];
+                assertTrue(memoryOrder.isContiguous(), names[i] + (strided ? " not (B, S, H, D)" : " not contiguous") + ": strides "
+                        + Arrays.toString(outs[i].strides()));
+            }
+        }
+    }
+
     @Test
     void deterministicBackwardIsBitwiseReproducibleAndCorrect() {
         Case c = new Case(2, 4, 2, 190, 190, 64, true, CausalAlignment.TOP_LEFT, 0.1);
