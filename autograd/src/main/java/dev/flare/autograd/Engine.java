@@ -59,6 +59,16 @@ public final class Engine implements AutogradHook {
                 if (gy == null) continue;                      // no gradient flows through this node
                 OpCall call = node.call();
                 node.checkSavedVersions();
+                if (call instanceof OpCall.Narrow n && node.next[0] != null && node.wants(0)) {
+                    // into the slice of the input's gradient, not a zero-padded copy per narrow (PendingGradients)
+                    Tensor before = grads.get(node.next[0]);
+                    grads.addIntoSlice(node.next[0], n, gy);
+                    if (before != null) grads.releaseIfUnused(before, temporaries);
+                    grads.releaseIfUnused(gy, temporaries);
+                    peak = Math.max(peak, temporaries.ownedBytes());
+                    if (!retainGraph) node.free();
+                    continue;
+                }
                 Tensor[] gIn;
                 try (MemoryScope inside = MemoryScope.open()) {
                     gIn = Gradients.of(call, gy, node);
@@ -71,7 +81,7 @@ public final class Engine implements AutogradHook {
                         continue;
                     }
                     Tensor before = grads.get(node.next[i]);
-                    grads.put(node.next[i], before == null ? gIn[i] : before.add(gIn[i]));
+                    grads.accumulate(node.next[i], gIn[i]);
                     if (before != null) grads.releaseIfUnused(before, temporaries);
                 }
                 for (Tensor t : gIn) if (t != null) grads.releaseIfUnused(t, temporaries);

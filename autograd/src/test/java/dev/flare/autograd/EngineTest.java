@@ -55,6 +55,50 @@ class EngineTest {
         assertArrayEquals(gw4.toDoubleArray(), w.grad().toDoubleArray(), 0);
     }
 
+    /**
+     * Narrows of one tensor (GPT's q, k, v out of one projection) add into one gradient in place: disjoint and
+     * overlapping slices, a whole-tensor consumer besides them, and a gradient shared by two inputs (add passes
+     * one tensor to both) that must not be written through. Checked against dL/dy written out by hand.
+     */
+    @Test
+    void narrowsOfOneTensorAddIntoOneGradient() {
+        long seed = System.nanoTime();
+        java.util.Random rnd = new java.util.Random(seed);
+        int rows = 4, cols = 9;
+        double[] xv = new double[rows * cols];
+        for (int i = 0; i < xv.length; i++) xv[i] = rnd.nextGaussian();
+        double[][] w = new double[5][];
+        int[][] slices = {{0, 3}, {3, 3}, {6, 3}, {2, 4}};   // {start, length} along dim 1; the last overlaps two
+        for (int k = 0; k < 4; k++) {
+            w[k] = new double[rows * slices[k][1]];
+            for (int i = 0; i < w[k].length; i++) w[k][i] = rnd.nextGaussian();
+        }
+        w[4] = new double[rows * cols];
+        for (int i = 0; i < w[4].length; i++) w[4][i] = rnd.nextGaussian();
+
+        Tensor x = Tensor.fromArray(xv, rows, cols).requiresGrad(true);
+        Tensor y = x.mul(x);
+        Tensor loss = y.mul(Tensor.fromArray(w[4], rows, cols)).sum();
+        for (int k = 0; k < 4; k++) {
+            Tensor part = y.narrow(1, slices[k][0], slices[k][1]);
+            Tensor shared = part.add(part);   // add's backward hands one gradient tensor to both of its inputs
+            loss = loss.add(shared.mul(Tensor.fromArray(w[k], rows, slices[k][1])).sum());
+        }
+        loss.backward();
+
+        double[] expect = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) {
+                double dy = w[4][r * cols + c];
+                for (int k = 0; k < 4; k++) {
+                    int c0 = c - slices[k][0];
+                    if (c0 >= 0 && c0 < slices[k][1]) dy += 2 * w[k][r * slices[k][1] + c0];
+                }
+                expect[r * cols + c] = 2 * xv[r * cols + c] * dy;
+            }
+        assertArrayEquals(expect, x.grad().toDoubleArray(), 1e-12, "seed " + seed);
+    }
+
     @Test
     void aTensorUsedTwiceGetsBothContributions() {
         Tensor x = Tensor.fromArray(new double[]{2}).requiresGrad(true);
