@@ -62,8 +62,8 @@ public abstract class Module {
         return namedParameters().values().stream().map(Parameter::value).distinct().toList();
     }
 
-    /** Number of distinct parameter elements (tied tensors counted once). */
-    public final long parameterCount() {
+    /** Number of distinct parameter elements (tied tensors counted once); a model may leave out padding it stores. */
+    public long parameterCount() {
         return parameters().stream().mapToLong(Tensor::numel).sum();
     }
 

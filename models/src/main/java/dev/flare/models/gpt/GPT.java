@@ -11,11 +11,18 @@ import dev.flare.tensor.Tensor;
 import dev.flare.tensor.random.Generator;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * GPT-2: token and position embeddings, nLayer pre-LN blocks, a final LayerNorm and an LM head tied to the
  * token embedding. Parameter names follow GPT-2 (wte, wpe, h.N.attn.c_attn, ..., ln_f), and Linear weights
  * are stored (in, out) as GPT-2's Conv1D.
+ *
+ * <p>wte is stored with {@link GPTConfig#paddedVocabSize()} rows (llm.c's padded vocabulary): the LM head is one
+ * GEMM over every stored row, whose dimensions are then multiples of 64 (at vocabSize 50257 cuBLAS is several
+ * times slower), and the model keeps only the first vocabSize logits, a view. The padding rows are zero, never
+ * enter the softmax and get zero gradient, so logits, loss, gradients and samples are those of an unpadded model.
  */
 public final class GPT extends Module {
     private final GPTConfig cfg;
@@ -25,12 +32,15 @@ public final class GPT extends Module {
     public final ModuleList<Block> blocks;
     public final LayerNorm lnF;
 
-    /** logits (B, T, V), or (B, 1, V) when only the last position was asked for; loss is null without targets. */
+    /**
+     * logits (B, T, vocabSize), or (B, 1, vocabSize) when only the last position was asked for: a view whose rows are
+     * paddedVocabSize apart; loss (F32) is null without targets.
+     */
     public record Output(Tensor logits, Tensor loss) {}
 
     public GPT(GPTConfig cfg, Generator gen) {
         this.cfg = cfg;
-        wte = registerModule("wte", new Embedding(cfg.vocabSize(), cfg.nEmbd(), gen));
+        wte = registerModule("wte", new Embedding(cfg.vocabSize(), cfg.paddedVocabSize(), cfg.nEmbd(), gen));
         wpe = registerModule("wpe", new Embedding(cfg.blockSize(), cfg.nEmbd(), gen));
         drop = registerModule("drop", new Dropout(cfg.dropout(), gen));
         blocks = registerModule("h", new ModuleList<>());
@@ -60,15 +70,35 @@ public final class GPT extends Module {
         if (cache != null) cache.advance(t);
         x = lnF.forward(x);
         if (lastOnly) x = x.narrow(1, t - 1, 1);
-        Tensor logits = x.matmul(wte.weight.value().t());                       // tied LM head
+        // Tied LM head: one GEMM over all paddedVocabSize rows, then a view of the vocabSize real logits.
+        Tensor logits = x.matmul(wte.weight.value().t()).narrow(-1, 0, cfg.vocabSize());
         Tensor loss = null;
         if (targets != null) {
             if (lastOnly) throw new IllegalArgumentException("targets: a loss needs logits for every position (lastOnly = false)");
             if (!Arrays.equals(targets.shape(), ids.shape()))
                 throw new IllegalArgumentException("targets: expected shape " + Arrays.toString(ids.shape()) + ", got " + Arrays.toString(targets.shape()));
-            loss = Tensor.crossEntropy(logits.to(DType.F32), targets, -100);
+            loss = Tensor.crossEntropy(logits, targets, -100);     // F32 loss from any float logits, strided rows read in place
         }
         return new Output(logits, loss);
+    }
+
+    /**
+     * Parameters as GPT-2 counts them: the padding rows of wte (zero, never trained) are left out, so this equals
+     * {@link GPTConfig#parameterCount()} (124,439,808 for GPT-2 small) although 124,475,904 numbers are stored.
+     */
+    @Override
+    public long parameterCount() {
+        return super.parameterCount() - (long) (wte.weight.value().size(0) - cfg.vocabSize()) * cfg.nEmbd();
+    }
+
+    /**
+     * The state dict with wte.weight narrowed to its vocabSize real rows (a view: copying into it writes the
+     * model): the tensors as an unpadded GPT-2 has them, for interchange formats such as Hugging Face's.
+     */
+    public Map<String, Tensor> unpaddedStateDict() {
+        Map<String, Tensor> state = new LinkedHashMap<>(stateDict());
+        state.replace("wte.weight", wte.unpaddedWeight().detach());
+        return state;
     }
 
     /** A KV cache sized for this model. */

@@ -6,10 +6,15 @@ import java.util.Map;
 /**
  * The shape of a GPT: vocabulary, context length (blockSize), layers, heads, embedding width, dropout and
  * whether Linear/LayerNorm layers carry biases. Presets match GPT-2 (124M to 1.5B) and a few CPU-sized models.
+ * vocabSize is the logical vocabulary (token ids, logits, the loss); the token embedding is stored with
+ * {@link #paddedVocabSize()} rows.
  */
 public record GPTConfig(int vocabSize, int blockSize, int nLayer, int nHead, int nEmbd, double dropout, boolean bias) {
     public GPTConfig {
         positive("vocabSize", vocabSize);
+        if (vocabSize > Integer.MAX_VALUE - (VOCAB_PADDING_MULTIPLE - 1))
+            throw new IllegalArgumentException("vocabSize: expected at most " + (Integer.MAX_VALUE - (VOCAB_PADDING_MULTIPLE - 1))
+                    + " (its padding to a multiple of " + VOCAB_PADDING_MULTIPLE + " must fit an int), got " + vocabSize);
         positive("blockSize", blockSize);
         positive("nLayer", nLayer);
         positive("nHead", nHead);
@@ -24,6 +29,22 @@ public record GPTConfig(int vocabSize, int blockSize, int nLayer, int nHead, int
     }
 
     public int headDim() { return nEmbd / nHead; }
+
+    /**
+     * The multiple the token embedding's row count is rounded up to. A constant, not a field: 64 is what llm.c
+     * pads to (nanoGPT's 50304 is the same rounding), it makes the tied LM head's GEMM dimensions multiples of the
+     * tensor-core tile sizes, and a record field would change the config's JSON (trainer.json of every checkpoint)
+     * and the command line's settings for a knob nobody needs to turn.
+     */
+    public static final int VOCAB_PADDING_MULTIPLE = 64;
+
+    /**
+     * Rows of the stored token embedding: vocabSize rounded up to a multiple of {@value #VOCAB_PADDING_MULTIPLE}
+     * (50257 -> 50304, 65 -> 128). The rows past vocabSize are zero, get zero gradient, and never enter the softmax.
+     */
+    public int paddedVocabSize() {
+        return (vocabSize + VOCAB_PADDING_MULTIPLE - 1) / VOCAB_PADDING_MULTIPLE * VOCAB_PADDING_MULTIPLE;
+    }
 
     private static final Map<String, GPTConfig> PRESETS = Map.of(
             "gpt2", new GPTConfig(50257, 1024, 12, 12, 768, 0.0, true),
@@ -48,7 +69,10 @@ public record GPTConfig(int vocabSize, int blockSize, int nLayer, int nHead, int
 
     public GPTConfig withDropout(double p) { return new GPTConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, p, bias); }
 
-    /** Parameters with the LM head tied to the token embedding. */
+    /**
+     * Parameters with the LM head tied to the token embedding, as GPT-2 counts them: vocabSize rows of the
+     * embedding, not the padding (124,439,808 for GPT-2 small).
+     */
     public long parameterCount() {
         long c = nEmbd, b = bias ? 1 : 0;
         long ln = c + b * c;

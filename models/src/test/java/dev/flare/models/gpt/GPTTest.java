@@ -38,6 +38,7 @@ class GPTTest {
     void gpt2SmallHas124MParametersWithTying() {
         GPT m = new GPT(GPTConfig.preset("gpt2"), new Generator(seed));
         assertEquals(124_439_808L, m.parameterCount());
+        assertEquals(124_475_904L, m.parameters().stream().mapToLong(Tensor::numel).sum(), "stored: wte padded to 50304 rows, not counted");
     }
 
     @Test

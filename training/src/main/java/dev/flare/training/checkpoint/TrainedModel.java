@@ -40,7 +40,12 @@ public record TrainedModel(GPT model, Tokenizer tokenizer, Path checkpoint) {
         Tokenizer tok = TokenizerFile.find(dir).orElseThrow(() -> new IllegalArgumentException(dir + ": no "
                 + TokenizerFile.NAME + " in the checkpoint or its run folder (runs of flare train write one into --out)"));
         GPT model = new GPT(c.state().config().model(), new Generator(0));   // random weights, all overwritten
-        model.loadStateDict(c.weights(), true);
+        try {
+            model.loadStateDict(c.weights(), true);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(dir, TrainerCheckpoint.MODEL + " does not fit the model "
+                    + c.state().config().model() + ": " + e.getMessage(), e);
+        }
         if (tok.vocabSize() != model.config().vocabSize())
             throw new IllegalArgumentException(dir + ": the tokenizer has " + tok.vocabSize() + " tokens but the model "
                     + model.config().vocabSize() + "; " + TokenizerFile.NAME + " belongs to another run");

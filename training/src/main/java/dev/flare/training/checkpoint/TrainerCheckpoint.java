@@ -18,6 +18,8 @@ import java.util.zip.CRC32C;
  * {@code <name>.exp_avg_sq}) and {@code trainer.json} ({@link TrainingState}, with each file's size and
  * CRC-32C). Reading checks trainer.json, then every listed file's size and checksum, before loading any tensor,
  * so a truncated or corrupt checkpoint is an error that names the file, never a silently different run.
+ * {@code wte.weight} is stored as the model holds it, with {@code paddedVocabSize} rows; checkpoints written
+ * before the padding (vocabSize rows) are padded with zero rows on reading ({@link UnpaddedVocabCheckpoints}).
  */
 public final class TrainerCheckpoint {
     public static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors", STATE = "trainer.json";
@@ -65,8 +67,10 @@ public final class TrainerCheckpoint {
                     + (state.files() == null ? "none" : state.files().keySet()));
         for (var e : state.files().entrySet()) verify(dir, e.getKey(), e.getValue());
         try {
-            Map<String, Tensor> weights = loadAll(dir.resolve(MODEL));
-            Map<String, Tensor[]> moments = pairMoments(dir, loadAll(dir.resolve(OPTIMIZER)));
+            // Checkpoints from before the vocabulary padding hold wte with vocabSize rows: padded here, exactly.
+            var model = state.config().model();
+            Map<String, Tensor> weights = UnpaddedVocabCheckpoints.padWeights(model, loadAll(dir.resolve(MODEL)));
+            Map<String, Tensor[]> moments = UnpaddedVocabCheckpoints.padMoments(model, pairMoments(dir, loadAll(dir.resolve(OPTIMIZER))));
             return new Contents(state, weights, moments);
         } catch (IllegalArgumentException e) {        // SafeTensorsFormatException and friends
             throw new CheckpointFormatException(dir, e.getMessage(), e);

@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  * shards) whose tensors carry GPT2LMHeadModel's names. Flare's GPT already uses GPT-2's parameter names and
  * Conv1D's (in, out) weight layout, so the whole mapping is the "transformer." prefix: {@code h.0.attn.c_attn.weight}
  * is {@code transformer.h.0.attn.c_attn.weight}, with no transposes. The LM head is tied to the token embedding,
- * and save_pretrained leaves a tied lm_head.weight out, so we do too. See docs/models.md.
+ * and save_pretrained leaves a tied lm_head.weight out, so we do too. Flare pads wte to
+ * {@link GPTConfig#paddedVocabSize()} rows; files hold vocab_size rows (50257 for GPT-2): import fills the first rows
+ * and leaves the padding zero, export writes only the first rows. See docs/models.md.
  */
 public final class HfGpt2 {
     static final String PREFIX = "transformer.";
@@ -54,7 +56,7 @@ public final class HfGpt2 {
         HfGpt2Config cfg = HfGpt2Config.read(dir.resolve(CONFIG));
         GPT model = new GPT(cfg.gpt(), new Generator(0));    // random weights, all overwritten below
         if (dtype != DType.F32) model.to(dtype);
-        Map<String, Tensor> slots = model.stateDict();
+        Map<String, Tensor> slots = model.unpaddedStateDict();   // wte's vocab_size rows; its padding stays zero
         try (HfWeightFiles files = HfWeightFiles.open(dir)) {
             Map<String, String> source = match(files, slots, cfg, dir);
             try (NoGrad ignored = NoGrad.enter()) {
@@ -129,11 +131,12 @@ public final class HfGpt2 {
     /**
      * Writes dir/model.safetensors and dir/config.json as GPT2LMHeadModel.save_pretrained would: tensors named
      * transformer.*, in the model's dtype, no lm_head.weight (tied), metadata format "pt" (which from_pretrained
-     * requires). A model built without biases gets zero biases: GPT-2 always has them, and zeros compute the same.
+     * requires). wte.weight has vocab_size rows (the padding is left out), so transformers loads the file as GPT-2.
+     * A model built without biases gets zero biases: GPT-2 always has them, and zeros compute the same.
      */
     public static void save(GPT model, Path dir) throws IOException {
         Files.createDirectories(dir);
-        Map<String, Tensor> state = model.stateDict();
+        Map<String, Tensor> state = model.unpaddedStateDict();   // wte's vocab_size rows, without the padding
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (var e : state.entrySet()) {
             String k = e.getKey();

@@ -73,6 +73,41 @@ class HfGpt2Test {
         assertArrayEquals(logits(model, ids), logits(back, ids), "seed " + seed);
     }
 
+    private static void assertPaddingIsZero(GPT model) {
+        GPTConfig cfg = model.config();
+        Tensor w = model.wte.weight.value();
+        assertArrayEquals(new int[]{cfg.paddedVocabSize(), cfg.nEmbd()}, w.shape(), "wte is stored padded");
+        for (float v : w.narrow(0, cfg.vocabSize(), cfg.paddedVocabSize() - cfg.vocabSize()).toFloatArray())
+            assertEquals(0f, v, 0f, "a padding row of wte is not zero");
+    }
+
+    @Test
+    void exportWritesVocabSizeRowsOfWteAndImportRestoresTheZeroPadding() throws IOException {
+        GPTConfig cfg = GPTConfig.preset("nano").withVocabSize(50257);       // GPT-2's vocabulary, padded to 50304
+        assertEquals(50304, cfg.paddedVocabSize());
+        GPT model = new GPT(cfg, new Generator(seed));
+        HfGpt2.save(model, dir);
+        try (SafeTensors st = SafeTensors.open(dir.resolve("model.safetensors"))) {
+            assertArrayEquals(new int[]{50257, cfg.nEmbd()}, st.shape("transformer.wte.weight"), "the file holds GPT-2's 50257 rows");
+            assertArrayEquals(model.wte.unpaddedWeight().toFloatArray(), st.load("transformer.wte.weight").toFloatArray(), "seed " + seed);
+        }
+        assertEquals(50257, new ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("vocab_size").asInt());
+        GPT back = HfGpt2.load(dir);
+        assertEquals(cfg, back.config());
+        assertPaddingIsZero(back);
+        assertSameParameters(model, back);
+        Tensor ids = ids(cfg.withBlockSize(8), 1);
+        assertArrayEquals(logits(model, ids), logits(back, ids), "seed " + seed);
+
+        // A file whose wte holds the padded row count does not fit vocab_size 50257: the shape error names both.
+        Map<String, Tensor> tensors = HfTestFiles.readTensors(dir);
+        tensors.put("transformer.wte.weight", model.wte.weight.value());
+        HfTestFiles.writeTensors(dir, tensors);
+        HfCheckpointException e = assertThrows(HfCheckpointException.class, () -> HfGpt2.load(dir));
+        assertTrue(e.getMessage().contains("transformer.wte.weight: shape [50304, " + cfg.nEmbd() + "] in the checkpoint, [50257, "
+                + cfg.nEmbd() + "] expected"), e.getMessage());
+    }
+
     @Test
     void saveWritesTheNamesAndConfigOfSavePretrained() throws IOException {
         GPTConfig cfg = smallConfig(0.0);
@@ -177,8 +212,9 @@ class HfGpt2Test {
         writeOldStyleConfig(cfg);
         GPT model = HfGpt2.load(dir);
         assertEquals(cfg, model.config());
-        for (var e : model.stateDict().entrySet())
+        for (var e : model.unpaddedStateDict().entrySet())
             assertArrayEquals(tensors.get(e.getKey()).to(DType.F32).toFloatArray(), e.getValue().toFloatArray(), e.getKey());
+        assertPaddingIsZero(model);
 
         // The same weights under GPT2LMHeadModel's names, with a stored (tied, so ignored) lm_head.weight of other values.
         Path prefixed = dir.resolve("prefixed");
@@ -226,11 +262,11 @@ class HfGpt2Test {
         HfCheckpointException e = assertThrows(HfCheckpointException.class, () -> HfGpt2.load(dir));
         assertEquals(java.util.List.of("lm_head.weight (config.json has tie_word_embeddings false)"), e.report().missing());
 
-        tensors.put("lm_head.weight", model.wte.weight.value());
+        tensors.put("lm_head.weight", model.wte.unpaddedWeight());
         HfTestFiles.writeTensors(dir, tensors);
         assertSameParameters(model, HfGpt2.load(dir));
 
-        tensors.put("lm_head.weight", model.wte.weight.value().mul(2));
+        tensors.put("lm_head.weight", model.wte.unpaddedWeight().mul(2));
         HfTestFiles.writeTensors(dir, tensors);
         e = assertThrows(HfCheckpointException.class, () -> HfGpt2.load(dir));
         assertTrue(e.getMessage().contains("lm_head.weight: differs from transformer.wte.weight"), e.getMessage());
