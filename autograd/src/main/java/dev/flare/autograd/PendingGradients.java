@@ -66,7 +66,10 @@ final class PendingGradients {
             sum = before.copy();
             sum.narrow(n.dim(), n.start(), n.length()).addInPlace(gy);
         } else {
-            sum = Tensor.zeros(gy.dtype(), gy.device(), n.x().shape());
+            sum = Tensor.empty(gy.dtype(), gy.device(), n.x().shape());
+            int size = sum.size(n.dim()), end = n.start() + n.length();   // zeros outside the slice only
+            if (n.start() > 0) sum.narrow(n.dim(), 0, n.start()).zero();
+            if (end < size) sum.narrow(n.dim(), end, size - end).zero();
             sum.narrow(n.dim(), n.start(), n.length()).copyFrom(gy);
             if (before != null) sum = before.add(sum);   // differing dtypes: promote as add does
         }
