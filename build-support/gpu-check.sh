@@ -59,7 +59,7 @@ done
 echo "=== failures ==="; grep -E "MethodSource|=> |Exception" "$out/tests.log" 2>/dev/null | head -40
 echo "=== attention (flare) ==="; cat "$out/attention-bench.log" 2>/dev/null | grep -vE "WARN|^\s*$" | tail -16
 echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
-echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -14; tail -14 "$out/torch-ops-bench.log" 2>/dev/null
+echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -26; tail -24 "$out/torch-ops-bench.log" 2>/dev/null
 echo "=== gpt2 (flare | torch) ==="; grep -E "step (1|10|20|30)/|memory|Exception|rror" "$out/gpt2-train.log" 2>/dev/null | grep -v "^\s*at " | tail -8; tail -6 "$out/gpt2-torch.log" 2>/dev/null
 echo "=== profile ==="; sed -n '/GPU time by kernel/,/GPU time in kernels/p' "$out/profile.log" 2>/dev/null | head -40
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null

@@ -324,6 +324,12 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
 
+    // The warp's K and V rows as mma A fragments: for D <= 64 they stay in registers for the whole CTA (32
+    // registers), loaded once at step 0 instead of by two ldmatrix per 16 columns at every step; D = 128 has no
+    // registers to spare (its accumulators alone take 128) and reloads them from smem.
+    constexpr bool kKvRegs = D <= 64;
+    uint32_t kfrag[kKvRegs ? D / 16 : 1][4], vfrag[kKvRegs ? D / 16 : 1][4];
+
     const int qstart = p.causal ? max(0, k0 - off) : 0;
     const int qb_begin = qstart / BR;
     const int n_qb = (Sq + BR - 1) / BR;
@@ -374,11 +380,26 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
             for (int i = 0; i < BR / 8; ++i)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) s[i][e] = dp[i][e] = 0.f;
+            if (kKvRegs && step == 0) {   // K and V landed with step 0's group (waited for above)
+#pragma unroll
+                for (int kk = 0; kk < (kKvRegs ? D / 16 : 1); ++kk) {
+                    ldmatrix_x4(kfrag[kk], sK + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                    ldmatrix_x4(vfrag[kk], sV + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                }
+            }
 #pragma unroll
             for (int kk = 0; kk < D / 16; ++kk) {
                 uint32_t ak[4], av[4];
-                ldmatrix_x4(ak, sK + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
-                ldmatrix_x4(av, sV + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                if constexpr (kKvRegs) {
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                        ak[e] = kfrag[kk][e];
+                        av[e] = vfrag[kk][e];
+                    }
+                } else {
+                    ldmatrix_x4(ak, sK + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                    ldmatrix_x4(av, sV + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                }
 #pragma unroll
                 for (int pp = 0; pp < BR / 16; ++pp) {
                     const int roff = (pp * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 + ((lane >> 3) & 1) * 8;
