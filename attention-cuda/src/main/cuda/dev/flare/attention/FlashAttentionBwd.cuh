@@ -292,6 +292,32 @@ template <int D> struct BwdTcCfg {
     static constexpr int SMEM_BYTES = (2 * BC * LD + 4 * BR * LD + BC * LDS) * 2 + 4 * BR * 4;
 };
 
+// Dropout factors of one thread's 4 elements of an 8-query tile of the transposed scores: element e is (query
+// qa + (e & 1), key kbase + g4 + 8 * (e >> 1)), qa = the thread's first query, kbase = the warp's first key (a
+// multiple of 16). The mask is the forward's (Philox counter (key >> 2, query, bh, offset), word key & 3), so the 4
+// keys of a counter block sit in the 4 lanes g4 = 4m..4m+3 of one tq, and those lanes need the same 4 blocks
+// ({qa, qa + 1} x {keys 4m.., 8 + 4m..}). Lane j = g4 & 3 generates block j (the one of its element j) and the
+// lanes trade words in 3 shuffles: one Philox per lane instead of 4. Every lane must call it (the shuffles).
+__device__ __forceinline__ void dropout_quad_t(const FlashBwdParams& p, int bh, int qa, int kbase, int g4, float (&z)[4]) {
+    const int j = g4 & 3;
+    uint32_t c[4] = {(uint32_t)(kbase + 8 * (j >> 1) + 4 * (g4 >> 2)) >> 2, (uint32_t)(qa + (j & 1)), (uint32_t)bh,
+                     p.offset_lo};
+    philox4x32_10(c, (uint32_t)(p.seed & 0xffffffffull), (uint32_t)(p.seed >> 32));
+    uint32_t got[4];   // got[r]: word j of block j ^ r, from lane j ^ r of the quad (lane offset 4 * r)
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+        const int wi = j ^ r;   // the partner j ^ r needs word (j ^ r) of this lane's block
+        const uint32_t snd = wi == 0 ? c[0] : wi == 1 ? c[1] : wi == 2 ? c[2] : c[3];
+        got[r] = r == 0 ? snd : __shfl_xor_sync(0xffffffffu, snd, r << 2);
+    }
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+        const int r = e ^ j;
+        const uint32_t w = r == 0 ? got[0] : r == 1 ? got[1] : r == 2 ? got[2] : got[3];
+        z[e] = (w >> 8) >= p.drop_threshold ? p.keep_scale : 0.f;
+    }
+}
+
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     using C = BwdTcCfg<D>;
@@ -417,6 +443,8 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
             const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (k0 + BC - 1 > q0 + off));
 #pragma unroll
             for (int nt = 0; nt < BR / 8; ++nt) {
+                float z[4] = {1.f, 1.f, 1.f, 1.f};
+                if (p.dropout) dropout_quad_t(p, bh, q0 + nt * 8 + 2 * tq, k0 + warp * 16, g4, z);
 #pragma unroll
                 for (int e = 0; e < 4; ++e) {
                     const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
@@ -424,11 +452,8 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
                     bool valid = true;
                     if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
                     float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
-                    float z = 1.f;
-                    if (p.dropout && valid)
-                        z = dropout_keep(p.seed, p.offset_lo, p.drop_threshold, qi, kj, bh) ? p.keep_scale : 0.f;
-                    s[nt][e] = P * z;
-                    dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
+                    s[nt][e] = P * z[e];
+                    dp[nt][e] = P * (dp[nt][e] * z[e] - sDelta[qc]);
                 }
             }
 
