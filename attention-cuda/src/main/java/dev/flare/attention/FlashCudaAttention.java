@@ -124,7 +124,9 @@ public final class FlashCudaAttention {
         int r = shape.length;
         Integer[] order = new Integer[r];
         for (int i = 0; i < r; i++) order[i] = i;
-        java.util.Arrays.sort(order, (a, b) -> Long.compare(t.stride(b), t.stride(a)));   // stable: ties keep dim order
+        // The head dim stays innermost (the kernels need it contiguous), and broadcast dims (stride 0, an expanded
+        // input) go outermost: sorted by stride, they would land inside the head dim.
+        java.util.Arrays.sort(order, 0, r - 1, (a, b) -> Long.compare(outerness(t, b), outerness(t, a)));   // stable
         int[] memShape = new int[r], inverse = new int[r];
         for (int i = 0; i < r; i++) {
             memShape[i] = shape[order[i]];
@@ -132,6 +134,8 @@ public final class FlashCudaAttention {
         }
         return Tensor.empty(t.dtype(), t.device(), memShape).permute(inverse);
     }
+
+    private static long outerness(Tensor t, int dim) { return t.stride(dim) == 0 ? Long.MAX_VALUE : t.stride(dim); }
 
     private static FlashKernelParams.Operand operand(CudaBackend backend, Tensor t) {
         return new FlashKernelParams.Operand(backend.deviceAddress(t), t.stride(0), t.stride(1), t.stride(2));

@@ -156,6 +156,25 @@ class AttentionFlashCudaTest {
         }
     }
 
+    /** An expanded input (stride 0 over the batch) keeps the head dim innermost in O and in its gradient. */
+    @Test
+    void expandedInputsGiveContiguousHeadDims() {
+        int b = 2, h = 2, s = 33, d = 64;
+        Tensor q1 = randn(DType.BF16, 1, h, s, d), k = randn(DType.BF16, b, h, s, d), v = randn(DType.BF16, b, h, s, d);
+        Tensor w = randn(DType.BF16, b, h, s, d);
+        AttentionOptions opts = AttentionOptions.causal();
+        Tensor[] ref = run(q1.expand(b, h, s, d), k, v, w, opts.withBackend(AttentionBackend.FLASH_CPU));
+        Tensor qg = q1.to(DType.BF16).to(GPU).expand(b, h, s, d);
+        Tensor[] got = run(qg, k.to(DType.BF16).to(GPU), v.to(DType.BF16).to(GPU), w.to(DType.BF16).to(GPU),
+                opts.withBackend(AttentionBackend.FLASH_CUDA));
+        assertEquals(1, got[0].stride(3), "O's head dim: strides " + Arrays.toString(got[0].strides()));
+        String[] names = {"O", "lse", "dq", "dk", "dv"};
+        for (int i = 0; i < names.length; i++) {
+            double e = relErr(got[i], ref[i]);
+            assertTrue(e <= 1e-2, names[i] + " relative error " + e + " (expanded q) seed " + seed);
+        }
+    }
+
     @Test
     void deterministicBackwardIsBitwiseReproducibleAndCorrect() {
         Case c = new Case(2, 4, 2, 190, 190, 64, true, CausalAlignment.TOP_LEFT, 0.1);

@@ -61,8 +61,11 @@ final class PendingGradients {
             before.narrow(n.dim(), n.start(), n.length()).addInPlace(gy);
             return;
         }
+        if (before != null && before.dtype() != gy.dtype())
+            throw new IllegalStateException("backward: two gradients of one tensor differ in dtype (" + before.dtype()
+                    + " and " + gy.dtype() + " from a narrow)");
         Tensor sum;
-        if (before != null && before.dtype() == gy.dtype()) {
+        if (before != null) {
             sum = before.copy();
             sum.narrow(n.dim(), n.start(), n.length()).addInPlace(gy);
         } else {
@@ -71,7 +74,6 @@ final class PendingGradients {
             if (n.start() > 0) sum.narrow(n.dim(), 0, n.start()).zero();
             if (end < size) sum.narrow(n.dim(), end, size - end).zero();
             sum.narrow(n.dim(), n.start(), n.length()).copyFrom(gy);
-            if (before != null) sum = before.add(sum);   // differing dtypes: promote as add does
         }
         own.add(sum);
         put(node, sum);
