@@ -73,6 +73,10 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     const int rows[2] = {row_lo, row_lo + 8};
     const int tq = lane & 3;
     const int bh = b * p.Hq + h;
+    // The warp's 16 Q rows as mma A fragments, loaded from smem once (block 0) instead of once per key block:
+    // D / 4 registers (32 at D = 128); D = 256 keeps re-reading them (its accumulators fill the registers).
+    constexpr bool kQRegs = D <= 128;
+    uint32_t qfrag[kQRegs ? D / 16 : 1][4];
 
     for (int j = 0; j < n_blocks; ++j) {
         cp_async_wait_all();
@@ -90,10 +94,20 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
         float s[BN / 8][4];
 #pragma unroll
         for (int i = 0; i < BN / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+        if (kQRegs && j == 0) {   // Q landed with block 0's group (waited for above)
+#pragma unroll
+            for (int kk = 0; kk < (kQRegs ? D / 16 : 1); ++kk)
+                ldmatrix_x4(qfrag[kk], sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+        }
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
             uint32_t a[4];
-            ldmatrix_x4(a, sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+            if constexpr (kQRegs) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) a[e] = qfrag[kk][e];
+            } else {
+                ldmatrix_x4(a, sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+            }
 #pragma unroll
             for (int pp = 0; pp < BN / 16; ++pp) {
                 uint32_t bf[4];
