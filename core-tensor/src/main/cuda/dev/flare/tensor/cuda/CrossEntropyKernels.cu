@@ -33,6 +33,62 @@ __device__ void ce_fwd(i64 n, i64 c, const T* x, i64 xOff, i64 xs0, i64 xs1, con
     }
 }
 
+// ce_fwd for rows of contiguous classes whose starts are 16-byte aligned (F32/BF16/F16; checked on the host): each
+// thread loads FLARE_UNROLL 16-byte packs before reducing any, so many bytes are in flight (the scalar kernel had one
+// 2-byte load per thread in flight, about a quarter of the copy bandwidth). A pack of finite values joins the
+// running (max, sum) as a whole; one with NaN or +-inf goes element by element, as the scalar kernel does.
+template <typename T, typename I>
+__device__ void ce_fwd_vec(i64 n, i64 c, const T* x, i64 xOff, i64 xs0, const I* t, i64 tOff, i64 ts, i64 ignore,
+                           float* loss, i64 lOff, i64 ls, float* lse, i64 sOff, i64 ss) {
+    constexpr int V = 16 / sizeof(T), U = FLARE_UNROLL;
+    __shared__ float scratch[64];
+    const i64 nv = c / V;
+    for (i64 r = blockIdx.x; r < n; r += gridDim.x) {
+        const T* row = x + xOff + r * xs0;
+        const Pack<T>* rp = reinterpret_cast<const Pack<T>*>(row);
+        MaxSum<float> st;
+        st.m = -INFINITY;
+        st.s = 0.f;
+        for (i64 k0 = threadIdx.x; k0 < nv; k0 += (i64)blockDim.x * U) {
+            Pack<T> pk[U];
+#pragma unroll
+            for (int u = 0; u < U; ++u)
+                if (k0 + u * blockDim.x < nv) pk[u] = rp[k0 + u * blockDim.x];
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                if (k0 + u * blockDim.x >= nv) continue;
+                float v[V], mx = -INFINITY;
+                bool finite = true;
+#pragma unroll
+                for (int e = 0; e < V; ++e) {
+                    v[e] = (float)load_c(pk[u].v[e]);
+                    finite = finite && (v[e] == -INFINITY || isfinite(v[e]));
+                    mx = fmaxf(mx, v[e]);
+                }
+                if (finite && mx != -INFINITY) {
+                    MaxSum<float> ps;
+                    ps.m = mx;
+                    ps.s = 0.f;
+#pragma unroll
+                    for (int e = 0; e < V; ++e) ps.s += expf(v[e] - mx);
+                    st = maxsum_merge(st, ps);
+                } else if (!finite) {
+#pragma unroll
+                    for (int e = 0; e < V; ++e) st = maxsum_add(st, v[e]);
+                }   // all -inf: nothing to add
+            }
+        }
+        for (i64 j = nv * V + threadIdx.x; j < c; j += blockDim.x) st = maxsum_add(st, (float)load_c(row[j]));
+        st = block_maxsum(st, scratch);
+        if (threadIdx.x == 0) {
+            const float l = st.m + logf(st.s);
+            const i64 tg = (i64)t[tOff + r * ts];
+            lse[sOff + r * ss] = l;
+            loss[lOff + r * ls] = tg == ignore ? 0.f : l - (float)load_c(row[tg]);
+        }
+    }
+}
+
 template <typename T, typename I>
 __device__ void ce_bwd(i64 n, i64 c, const T* x, i64 xOff, i64 xs0, i64 xs1, const I* t, i64 tOff, i64 ts, i64 ignore,
                        const typename Stat<T>::type* lse, i64 sOff, i64 ss, const typename Stat<T>::type* dl, i64 gOff,
@@ -67,6 +123,18 @@ __device__ void ce_bwd(i64 n, i64 c, const T* x, i64 xOff, i64 xs0, i64 xs1, con
                                                   i64 ds0, i64 ds1) {                                                  \
         ce_bwd<T, I>(n, c, x, xOff, xs0, xs1, t, tOff, ts, ignore, lse, sOff, ss, dl, gOff, gs, dx, dOff, ds0, ds1);   \
     }
+#define CE_VEC_KERNELS(TS, T, IS, I)                                                                                  \
+    extern "C" __global__ void ce_fwd_vec_##TS##_##IS(i64 n, i64 c, const T* x, i64 xOff, i64 xs0, const I* t,         \
+                                                      i64 tOff, i64 ts, i64 ignore, float* loss, i64 lOff, i64 ls,     \
+                                                      float* lse, i64 sOff, i64 ss) {                                  \
+        ce_fwd_vec<T, I>(n, c, x, xOff, xs0, t, tOff, ts, ignore, loss, lOff, ls, lse, sOff, ss);                      \
+    }
+CE_VEC_KERNELS(f32, float, i32, int)
+CE_VEC_KERNELS(f32, float, i64, i64)
+CE_VEC_KERNELS(bf16, bf16, i32, int)
+CE_VEC_KERNELS(bf16, bf16, i64, i64)
+CE_VEC_KERNELS(f16, f16, i32, int)
+CE_VEC_KERNELS(f16, f16, i64, i64)
 CE_KERNELS(f32, float, i32, int)
 CE_KERNELS(f32, float, i64, i64)
 CE_KERNELS(f64, double, i32, int)

@@ -302,4 +302,46 @@ class CudaNNTest {
                         for (Tensor x2 : new Tensor[]{tx, tt, loss, lse, tlse, tdl, dx}) x2.release();
                     }
     }
+    /**
+     * The 16-byte forward (rows of contiguous classes on 16-byte boundaries, as a padded vocabulary's view gives)
+     * against the scalar kernel on the same values (the transposed copy takes the scalar kernel): class counts with
+     * and without a tail, rows with NaN, +inf, -inf and all -inf, ignored rows.
+     */
+    @Test
+    void crossEntropyVectorRowsMatchTheScalarKernel() {
+        CudaBackend b = gpu();
+        long seed = System.nanoTime();
+        Random rnd = new Random(seed);
+        for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
+            for (int c : new int[]{8, 13, 1000, 50257}) {
+                int n = 9, pad = (c + 7) / 8 * 8;
+                double[] x = random(rnd, t, n * pad, -6, 6);
+                x[1 * pad + 3] = Double.NaN;
+                x[2 * pad + c - 1] = Double.POSITIVE_INFINITY;
+                x[3 * pad] = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < c; j++) x[4 * pad + j] = Double.NEGATIVE_INFINITY;
+                double[] tg = random(rnd, DType.I64, n, 0, c - 1);
+                tg[5] = -100;
+                Tensor full = tensor(b, t, x, new int[]{n, pad}, Layout.CONTIGUOUS);
+                Tensor rows = Tensor.of(full.storage(), new int[]{n, c}, new long[]{pad, 1}, full.offset());
+                // the same (n, c) values stored transposed: classes not contiguous, so the scalar kernel
+                double[] xt = new double[n * c];
+                for (int r = 0; r < n; r++) for (int j = 0; j < c; j++) xt[j * n + r] = x[r * pad + j];
+                Tensor scalar = permute(tensor(b, t, xt, new int[]{c, n}, Layout.CONTIGUOUS), 1, 0);
+                Tensor tt = tensor(b, DType.I64, tg, n);
+                Tensor loss = output(b, DType.F32, n), lse = output(b, DType.F32, n);
+                Tensor loss0 = output(b, DType.F32, n), lse0 = output(b, DType.F32, n);
+                b.crossEntropy(rows, tt, -100, loss, lse);
+                b.crossEntropy(scalar, tt, -100, loss0, lse0);
+                String what = "crossEntropy 16-byte rows " + t + " c=" + c + " seed " + seed;
+                double[] l = values(loss), l0 = values(loss0), s1 = values(lse), s0 = values(lse0);
+                for (int r = 0; r < n; r++) {
+                    assertEquals(Double.isNaN(l0[r]), Double.isNaN(l[r]), what + " loss NaN row " + r);
+                    assertEquals(Double.isNaN(s0[r]), Double.isNaN(s1[r]), what + " lse NaN row " + r);
+                }
+                assertClose(what + " lse", s0, s1, 1e-5, 1e-5);
+                assertClose(what + " loss", l0, l, 1e-5, 1e-4);
+                for (Tensor x2 : new Tensor[]{full, scalar, tt, loss, lse, loss0, lse0}) x2.release();
+            }
+    }
 }
