@@ -335,10 +335,6 @@ class CudaNNTest {
                 b.crossEntropy(scalar, tt, -100, loss0, lse0);
                 String what = "crossEntropy 16-byte rows " + t + " c=" + c + " seed " + seed;
                 double[] l = values(loss), l0 = values(loss0), s1 = values(lse), s0 = values(lse0);
-                for (int r = 0; r < n; r++) {
-                    assertEquals(Double.isNaN(l0[r]), Double.isNaN(l[r]), what + " loss NaN row " + r);
-                    assertEquals(Double.isNaN(s0[r]), Double.isNaN(s1[r]), what + " lse NaN row " + r);
-                }
                 assertClose(what + " lse", s0, s1, 1e-5, 1e-5);
                 assertClose(what + " loss", l0, l, 1e-5, 1e-4);
                 for (Tensor x2 : new Tensor[]{full, scalar, tt, loss, lse, loss0, lse0}) x2.release();
