@@ -71,7 +71,7 @@ public final class FlashCudaAttention {
      */
     static Tensor[] forward(Tensor q, Tensor k, Tensor v, AttentionParams p, boolean deterministic) {
         CudaBackend backend = backendOf(q);
-        Tensor o = emptyInLayoutOf(q, p.b(), p.hq(), p.sq(), p.d());
+        Tensor o = inLayoutOf(q, false, p.b(), p.hq(), p.sq(), p.d());
         Tensor lse = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
         if (p.b() == 0 || p.hq() == 0 || p.sq() == 0) return new Tensor[]{o, lse};
         long[] params = FlashKernelParams.forward(p, operand(backend, q), operand(backend, k), operand(backend, v),
@@ -85,9 +85,9 @@ public final class FlashCudaAttention {
                              boolean deterministic) {
         CudaBackend backend = backendOf(q);
         dO = prepared(dO.to(q.dtype()));
-        Tensor dq = emptyInLayoutOf(q, q.shape());
-        Tensor dk = emptyInLayoutOf(k, k.shape()).zero();
-        Tensor dv = emptyInLayoutOf(v, v.shape()).zero();
+        Tensor dq = inLayoutOf(q, false, q.shape());
+        Tensor dk = inLayoutOf(k, true, k.shape());
+        Tensor dv = inLayoutOf(v, true, v.shape());
         if (p.b() == 0 || p.hq() == 0 || p.sq() == 0 || p.sk() == 0) {
             dq.zero();
             return new Tensor[]{dq, dk, dv};
@@ -115,12 +115,13 @@ public final class FlashCudaAttention {
     }
 
     /**
-     * An uninitialised tensor of t's dtype and device, shaped shape (t's rank), whose dims lie in memory in the
+     * A tensor (uninitialised, or zeros: filled while still contiguous, one memset rather than a strided fill) of
+     * t's dtype and device, shaped shape (t's rank), whose dims lie in memory in the
      * order of t's strides (outermost first), as PyTorch's preserve_format. The kernels take any such layout, and
      * it saves copies around them: for q viewed (B, H, S, D) out of a (B, S, H*D) projection, O comes out
      * (B, S, H, D) in memory, so O.transpose(1, 2).reshape(B, S, H*D) is a view, and so are the gradients' way back.
      */
-    static Tensor emptyInLayoutOf(Tensor t, int... shape) {
+    static Tensor inLayoutOf(Tensor t, boolean zeros, int... shape) {
         int r = shape.length;
         Integer[] order = new Integer[r];
         for (int i = 0; i < r; i++) order[i] = i;
@@ -132,7 +133,8 @@ public final class FlashCudaAttention {
             memShape[i] = shape[order[i]];
             inverse[order[i]] = i;
         }
-        return Tensor.empty(t.dtype(), t.device(), memShape).permute(inverse);
+        Tensor memory = zeros ? Tensor.zeros(t.dtype(), t.device(), memShape) : Tensor.empty(t.dtype(), t.device(), memShape);
+        return memory.permute(inverse);
     }
 
     private static long outerness(Tensor t, int dim) { return t.stride(dim) == 0 ? Long.MAX_VALUE : t.stride(dim); }

@@ -10,18 +10,25 @@ import java.util.List;
 public final class GradClip {
     private GradClip() {}
 
-    /** The global norm of the gradients (parameters without a gradient are skipped), in F64 on the host. */
+    /**
+     * The global norm of the gradients (parameters without a gradient are skipped). Each gradient's sum of squares
+     * is added up in F64 on its device and read once per device: one host sync, where reading each sum (a GPU
+     * round trip per parameter, 148 for GPT-2) left the GPU idle between tiny kernels.
+     */
     public static double globalNorm(List<Tensor> params) {
-        double sumSquares = 0;
+        java.util.Map<dev.flare.tensor.Device, Tensor> totals = new java.util.LinkedHashMap<>();
         try (NoGrad ignored = NoGrad.enter()) {
             for (Tensor p : params) {
                 Tensor g = p.grad();
                 if (g == null) continue;
                 Tensor g32 = g.dtype() == DType.F64 ? g : g.to(DType.F32);
-                sumSquares += g32.square().sum().item();
+                Tensor s = g32.square().sum().to(DType.F64);
+                totals.merge(g.device(), s, Tensor::add);
             }
+            double sumSquares = 0;
+            for (Tensor t : totals.values()) sumSquares += t.item();
+            return Math.sqrt(sumSquares);
         }
-        return Math.sqrt(sumSquares);
     }
 
     /**
