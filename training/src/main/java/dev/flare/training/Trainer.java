@@ -225,7 +225,8 @@ public final class Trainer implements AutoCloseable {
             }
             List<Tensor> params = weights.list();
             parallel.reduceGradients(params);    // before clipping: every rank clips the same mean gradient
-            norm = cfg.gradClip() > 0 ? GradClip.clipGlobalNorm(params, cfg.gradClip()) : GradClip.globalNorm(params);
+            List<Tensor> grads = weights.gradients();
+            norm = cfg.gradClip() > 0 ? GradClip.clipGlobalNormOf(grads, cfg.gradClip()) : GradClip.globalNormOf(grads);
             double loss = lossSum / cfg.gradAccum();
             applyUpdate(loss, norm, lr);
             weights.zeroGradients();

@@ -62,6 +62,46 @@ class MixedPrecisionTest {
         assertThrows(IllegalArgumentException.class, () -> MasterWeights.of(model, DType.BF16), "an F16 model cannot provide F32 masters");
     }
 
+    /**
+     * The master gradients are views of one F32 buffer and the model's of one BF16 buffer, so accumulating, the norm,
+     * clipping and zeroing are whole-buffer ops; a model whose gradient was replaced (the views no longer intact)
+     * takes the per-parameter path, and both give the same gradients, norm and clipped values.
+     */
+    @Test
+    void flatGradientBuffersMatchThePerParameterPath() {
+        GPT flatModel = new GPT(TinyRuns.model(0), new Generator(seed)), perModel = new GPT(TinyRuns.model(0), new Generator(seed));
+        MasterWeights flat = MasterWeights.of(flatModel, DType.BF16), per = MasterWeights.of(perModel, DType.BF16);
+        Tensor first = perModel.parameters().get(0);
+        first.setGrad(first.grad().copy());     // no longer a view of the flat buffer: per-parameter path
+        assertEquals(1, flat.gradients().size(), "one flat gradient buffer");
+        assertEquals(flat.list().size(), per.gradients().size());
+        dev.flare.tensor.Storage shared = flat.list().get(0).grad().storage();
+        for (Tensor m : flat.list()) assertSame(shared, m.grad().storage(), "every master gradient is a view of one buffer");
+
+        Random r = new Random(seed);
+        long[] ids = new long[2 * TinyRuns.CONTEXT];
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(TinyRuns.model(0).vocabSize());
+        Tensor x = Tensor.fromArray(ids, 2, TinyRuns.CONTEXT);
+        for (GPT m : new GPT[]{flatModel, perModel}) m.forward(x, x).loss().mul(8.0).backward();
+        flat.accumulateGradients(8.0);
+        per.accumulateGradients(8.0);
+        for (int i = 0; i < flat.list().size(); i++)
+            assertArrayEquals(per.list().get(i).grad().toFloatArray(), flat.list().get(i).grad().toFloatArray(), "seed " + seed);
+        for (Tensor p : flatModel.parameters()) assertEquals(0.0, p.grad().abs().sum().item(), "compute gradients are cleared");
+
+        double nFlat = dev.flare.training.optim.GradClip.clipGlobalNormOf(flat.gradients(), 1e-3);
+        double nPer = dev.flare.training.optim.GradClip.clipGlobalNormOf(per.gradients(), 1e-3);
+        assertEquals(nPer, nFlat, 1e-6 * nPer, "seed " + seed);
+        assertTrue(nFlat > 1e-3, "the clip must scale: norm " + nFlat);
+        for (int i = 0; i < flat.list().size(); i++) {
+            float[] a = per.list().get(i).grad().toFloatArray(), b = flat.list().get(i).grad().toFloatArray();
+            for (int j = 0; j < a.length; j++) assertEquals(a[j], b[j], 1e-6 * Math.abs(a[j]) + 1e-12, "clipped, seed " + seed);
+        }
+        flat.zeroGradients();
+        for (Tensor m : flat.list()) assertEquals(0.0, m.grad().abs().sum().item(), "zeroed");
+        assertEquals(1, flat.gradients().size(), "still the flat buffer after zeroing");
+    }
+
     private List<StepMetrics> run(Precision p, String out) throws Exception {
         TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir.resolve(out), 30, seed).toBuilder().precision(p).build();
         List<StepMetrics> steps = new ArrayList<>();
