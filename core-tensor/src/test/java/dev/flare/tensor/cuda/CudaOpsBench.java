@@ -59,7 +59,14 @@ public final class CudaOpsBench {
 
     /** {median GPU ms of one call, median GPU ms per call of QUEUED calls back to back}, after warmup. */
     private double[] time(Runnable body) {
-        for (int i = 0; i < 10; i++) body.run();   // also lets the JIT compile the host side of the call
+        // Warm up for 2000 calls or 0.3 s, whichever comes first: the JIT compiles the host side of a call only
+        // after a few hundred to thousands of calls, and until then "host ms" times the interpreter (a training
+        // step calls each op thousands of times).
+        long until = System.nanoTime() + 300_000_000L;
+        for (int i = 0; i < 2000 && (i < 10 || System.nanoTime() < until); i++) {
+            body.run();
+            if (i % 50 == 49) b.synchronize();   // keep the queue short
+        }
         b.synchronize();
         double[] ms = new double[repeats], q = new double[Math.max(3, repeats / 4)], host = new double[q.length];
         try (CudaEvent start = CudaEvent.timing(b.context()); CudaEvent end = CudaEvent.timing(b.context())) {
