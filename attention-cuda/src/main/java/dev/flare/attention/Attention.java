@@ -35,6 +35,18 @@ public final class Attention {
     }
 
     /**
+     * Self-attention over a packed projection, FlashAttention's "qkvpacked" form: qkv (B, S, 3, H, D) holds q, k, v
+     * along dim 2 (a fused C -> 3C projection viewed so), and the result is (B, S, H, D): the same values and
+     * gradients as {@code scaledDotProductAttention(q, k, v, options).transpose(1, 2)} on the views
+     * {@code q = qkv.select(2, 0).transpose(1, 2)} and so on. On FLASH_CUDA the backward writes dQ, dK and dV
+     * straight into one gradient of qkv's shape (through three views the gradients would be copied and added into
+     * it slice by slice). Options as for the unpacked call; enableGqa does not apply (one head count).
+     */
+    public static Tensor qkvPackedAttention(Tensor qkv, AttentionOptions options) {
+        return QkvPackedAttention.apply(qkv, options);
+    }
+
+    /**
      * The backend {@link #scaledDotProductAttention(Tensor, Tensor, Tensor, AttentionOptions)} runs these inputs on:
      * options' backend when forced (throwing, as the call would, if it cannot take them), else AUTO's pick. Only the
      * device, dtype, head dims and mask decide, so q and v (3-d or 4-d) are enough.
@@ -56,7 +68,8 @@ public final class Attention {
         return new Tensor[]{o, lse[0]};
     }
 
-    private static Tensor run(Tensor q, Tensor k, Tensor v, AttentionOptions options, Tensor[] lseOut) {
+    /** Checks q, k, v (4-d) and options' mask against PyTorch's contract, naming what is wrong. */
+    static void validate(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
         for (Object[] a : new Object[][]{{"q", q}, {"k", k}, {"v", v}}) {
             Tensor t = (Tensor) a[1];
             if (t.dim() != 4)
@@ -100,7 +113,12 @@ public final class Attention {
             if (!ok) throw new IllegalArgumentException("scaledDotProductAttention: attnMask must be broadcastable to "
                     + Arrays.toString(full) + " (B, Hq, Sq, Sk), got " + Arrays.toString(ms));
         }
-        AttentionBackend chosen = choose(q, d, dv, options);
+    }
+
+    /** The kernels' parameters for validated inputs; draws the dropout seed and offset (once per call). */
+    static AttentionParams params(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
+        int b = q.size(0), hq = q.size(1), sq = q.size(2), d = q.size(3);
+        int hkv = k.size(1), sk = k.size(2), dv = v.size(3);
         double scale = options.scale() != null ? options.scale() : 1.0 / Math.sqrt(d);
         long seed = 0, offset = 0;
         if (options.dropoutP() > 0) {
@@ -108,10 +126,16 @@ public final class Attention {
             seed = so[0];
             offset = so[1];
         }
-        AttentionParams p = new AttentionParams(b, hq, hkv, sq, sk, d, dv, scale, options.isCausal(),
+        return new AttentionParams(b, hq, hkv, sq, sk, d, dv, scale, options.isCausal(),
                 options.causalAlignment().shift(sq, sk), options.dropoutP(), seed, offset);
+    }
+
+    private static Tensor run(Tensor q, Tensor k, Tensor v, AttentionOptions options, Tensor[] lseOut) {
+        validate(q, k, v, options);
+        AttentionBackend chosen = choose(q, q.size(3), v.size(3), options);
+        AttentionParams p = params(q, k, v, options);
         return switch (chosen) {
-            case MATH -> MathAttention.forward(q, k, v, mask, p);
+            case MATH -> MathAttention.forward(q, k, v, options.attnMask(), p);
             case FLASH_CPU -> {
                 FlashCpuAttention fn = new FlashCpuAttention(p);
                 Tensor o = fn.apply(q, k, v);

@@ -83,14 +83,26 @@ public final class FlashCudaAttention {
     /** Returns {dQ, dK, dV}, shaped and laid out in memory like q, k, v. */
     static Tensor[] backward(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dO, AttentionParams p,
                              boolean deterministic) {
-        CudaBackend backend = backendOf(q);
-        dO = prepared(dO.to(q.dtype()));
         Tensor dq = inLayoutOf(q, false, q.shape());
         Tensor dk = inLayoutOf(k, true, k.shape());
         Tensor dv = inLayoutOf(v, true, v.shape());
+        backwardInto(q, k, v, o, lse, dO, p, deterministic, dq, dk, dv);
+        return new Tensor[]{dq, dk, dv};
+    }
+
+    /**
+     * Writes dQ, dK, dV into the given tensors (q's, k's, v's shapes and dtype, each {@link #readableInPlace}); dk
+     * and dv must hold zeros (the kernels leave keys that no query sees untouched), dq may hold anything.
+     */
+    static void backwardInto(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor dO, AttentionParams p,
+                             boolean deterministic, Tensor dq, Tensor dk, Tensor dv) {
+        CudaBackend backend = backendOf(q);
+        for (Tensor g : new Tensor[]{dq, dk, dv})
+            if (!readableInPlace(g)) throw new IllegalStateException("FLASH_CUDA: a gradient the kernels cannot write in place");
+        dO = prepared(dO.to(q.dtype()));
         if (p.b() == 0 || p.hq() == 0 || p.sq() == 0 || p.sk() == 0) {
             dq.zero();
-            return new Tensor[]{dq, dk, dv};
+            return;
         }
         Tensor delta = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
         Tensor dqAccum = deterministic ? null : Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq(), p.d());
@@ -99,7 +111,6 @@ public final class FlashCudaAttention {
                 backend.deviceAddress(delta), dqAccum == null ? 0 : backend.deviceAddress(dqAccum), operand(backend, dq),
                 operand(backend, dk), operand(backend, dv));
         FlashAttentionKernels.on(backend).backward(p, q.dtype(), deterministic, params);
-        return new Tensor[]{dq, dk, dv};
     }
 
     /**
@@ -107,11 +118,16 @@ public final class FlashCudaAttention {
      * multiples of 8 elements, as the tensor cores' 16-byte copies need), else a contiguous copy.
      */
     static Tensor prepared(Tensor t) {
-        boolean ok = t.stride(3) == 1 && (t.offset() * t.dtype().byteSize()) % 16 == 0;
-        for (int i = 0; ok && i < 3; i++) ok = t.stride(i) % 8 == 0;
-        if (ok) return t;
+        if (readableInPlace(t)) return t;
         Tensor c = t.contiguous();
         return c == t ? ViewOps.copy(t) : c;
+    }
+
+    /** Whether the kernels can read or write t (B, H, S, D) where it lies; see {@link #prepared}. */
+    static boolean readableInPlace(Tensor t) {
+        boolean ok = t.stride(3) == 1 && (t.offset() * t.dtype().byteSize()) % 16 == 0;
+        for (int i = 0; ok && i < 3; i++) ok = t.stride(i) % 8 == 0;
+        return ok;
     }
 
     /**

@@ -34,20 +34,20 @@ public final class CausalSelfAttention extends Module {
     Tensor forward(Tensor x, KvCache cache, int layer) {
         int b = x.size(0), t = x.size(1), c = x.size(2), d = c / nHead;
         Tensor qkvOut = qkv.forward(x);                                   // (B, T, 3C)
-        Tensor q = heads(qkvOut.narrow(2, 0, c), b, t, d);
-        Tensor k = heads(qkvOut.narrow(2, c, c), b, t, d);
-        Tensor v = heads(qkvOut.narrow(2, 2 * c, c), b, t, d);
         AttentionOptions opts = AttentionOptions.causal();
-        if (cache != null) {
-            Tensor[] kv = cache.append(layer, k, v);
-            k = kv[0];
-            v = kv[1];
+        if (isTraining() && attnDropout > 0) opts = opts.withDropout(attnDropout).withGenerator(gen);
+        Tensor y;
+        if (cache == null) {
+            // Packed: the backward writes dQ, dK, dV straight into qkvOut's gradient.
+            y = Attention.qkvPackedAttention(qkvOut.reshape(b, t, 3, nHead, d), opts);   // (B, T, H, D)
+        } else {
+            Tensor q = heads(qkvOut.narrow(2, 0, c), b, t, d);
+            Tensor[] kv = cache.append(layer, heads(qkvOut.narrow(2, c, c), b, t, d), heads(qkvOut.narrow(2, 2 * c, c), b, t, d));
             // New queries sit at the end of the cached sequence: bottom-right alignment.
             opts = opts.withCausalAlignment(CausalAlignment.BOTTOM_RIGHT);
+            y = Attention.scaledDotProductAttention(q, kv[0], kv[1], opts).transpose(1, 2);
         }
-        if (isTraining() && attnDropout > 0) opts = opts.withDropout(attnDropout).withGenerator(gen);
-        Tensor y = Attention.scaledDotProductAttention(q, k, v, opts);   // (B, H, T, D)
-        y = y.transpose(1, 2).reshape(b, t, c);
+        y = y.reshape(b, t, c);
         return residDropout.forward(proj.forward(y));
     }
 
