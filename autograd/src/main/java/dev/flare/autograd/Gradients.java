@@ -32,6 +32,7 @@ final class Gradients {
                 if (r.op() == ReduceOp.MAX || r.op() == ReduceOp.MIN) { s.add(r.x()); s.add(r.y()); }
             }
             case OpCall.Matmul m -> { s.add(m.a()); s.add(m.b()); }
+            case OpCall.MatmulAddBias m -> { s.add(m.x()); s.add(m.w()); }
             case OpCall.Softmax sm -> s.add(sm.y());
             case OpCall.LayerNorm ln -> { s.add(ln.x()); if (ln.weight() != null) s.add(ln.weight()); s.add(ln.mean()); s.add(ln.rstd()); }
             case OpCall.Embedding e -> s.add(e.ids());
@@ -63,6 +64,10 @@ final class Gradients {
             case OpCall.Matmul m -> new Tensor[]{
                     node.wants(0) ? sumTo(gy.matmul(m.b().transpose(-1, -2)), m.a().shape()) : null,
                     node.wants(1) ? sumTo(m.a().transpose(-1, -2).matmul(gy), m.b().shape()) : null};
+            case OpCall.MatmulAddBias m -> new Tensor[]{
+                    node.wants(0) ? gy.matmul(m.w().transpose(0, 1)) : null,
+                    node.wants(1) ? m.x().transpose(0, 1).matmul(gy) : null,
+                    node.wants(2) ? sumTo(gy, m.bias().shape()) : null};
             case OpCall.Softmax sm -> {
                 Tensor dx = Tensor.empty(sm.y().dtype(), sm.y().device(), sm.y().shape());
                 sm.y().backend().softmaxBackward(sm.y(), gy, sm.dim(), sm.log(), dx);

@@ -95,6 +95,13 @@ class OpGradientsTest {
     }
 
     @Test
+    void matmulAddBiasWithAndWithoutBias() {
+        check(in -> in.get(0).matmulAddBias(in.get(1), in.get(2)), r.leaf(3, 5), r.transposedLeaf(5, 2), r.leaf(2));
+        check(in -> in.get(0).unsqueeze(0).matmulAddBias(in.get(1), in.get(2)), r.transposedLeaf(4, 3), r.leaf(3, 6), r.leaf(6));
+        check(in -> in.get(0).matmulAddBias(in.get(1), null), r.leaf(2, 3, 4), r.leaf(4, 5));
+    }
+
+    @Test
     void softmaxLayerNormEmbeddingCrossEntropy() {
         check(in -> in.get(0).softmax(-1), r.leaf(3, 7));
         check(in -> in.get(0).softmax(0), r.transposedLeaf(4, 3));

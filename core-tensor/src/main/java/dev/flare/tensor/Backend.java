@@ -47,6 +47,17 @@ public interface Backend {
      */
     void matmul(Tensor a, Tensor b, Tensor out);
 
+    /**
+     * out (M, N) = x (M, K) @ w (K, N) + bias (N, or null for none): a Linear layer in one call, so a backend can
+     * fuse the bias into the GEMM (cuBLASLt's bias epilogue). out is contiguous. This default is the two ops.
+     */
+    default void matmulAddBias(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        matmul(x, w, out);
+        if (bias == null) return;
+        Tensor rows = Tensor.of(bias.storage(), out.shape(), new long[]{0, bias.stride(0)}, bias.offset());
+        binary(BinaryOp.ADD, out, rows, out);
+    }
+
     /** Softmax (or log-softmax) along dim, computed stably in F32 or better. */
     void softmax(Tensor x, int dim, boolean log, Tensor out);
 

@@ -245,6 +245,9 @@ public final class Tensor {
 
     /** Matrix product with NumPy semantics: 1-d operands promoted, batch dims broadcast. */
     public Tensor matmul(Tensor other) { return LinearAlgebra.matmul(this, other); }
+
+    /** this (..., K) @ weight (K, N) + bias (N, or null) -> (..., N); see {@link LinearAlgebra#matmulAddBias}. */
+    public Tensor matmulAddBias(Tensor weight, Tensor bias) { return LinearAlgebra.matmulAddBias(this, weight, bias); }
     public Tensor softmax(int dim) { return NeuralOps.softmax(this, dim, false); }
     public Tensor logSoftmax(int dim) { return NeuralOps.softmax(this, dim, true); }
     /** Layer norm over the last dim; weight and bias (size of the last dim) may be null. */

@@ -24,8 +24,8 @@ public final class Linear extends Module {
     public Tensor forward(Tensor x) {
         if (x.size(-1) != in)
             throw new IllegalArgumentException("Linear: x must end in " + in + " features, got shape " + java.util.Arrays.toString(x.shape()));
-        Tensor y = x.matmul(weight.value());
-        return bias == null ? y : y.add(bias.value());
+        // One op: on CUDA the bias is added inside the GEMM (cuBLASLt epilogue), not in a second pass.
+        return bias == null ? x.matmul(weight.value()) : x.matmulAddBias(weight.value(), bias.value());
     }
 
     public int inFeatures() { return in; }

@@ -297,6 +297,14 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** The bias goes in cuBLASLt's epilogue (as PyTorch's addmm): no second pass over out to add it. */
+    @Override
+    public void matmulAddBias(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        boolean fusable = bias != null && bias.isContiguous() && out.dtype() != DType.F64;
+        if (fusable) matmulEpilogue(x, w, bias, Cublas.Epilogue.BIAS, out);
+        else Backend.super.matmulAddBias(x, w, bias, out);
+    }
+
     /**
      * out = epilogue(a @ b + bias) with cuBLASLt epilogues: a (M, K) and b (K, N) 2-d (row- or column-major views),
      * bias (N) contiguous (null when the epilogue has none), out (M, N) contiguous; F32, BF16 or F16. GELU is the

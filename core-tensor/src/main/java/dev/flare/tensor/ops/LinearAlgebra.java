@@ -50,4 +50,41 @@ public final class LinearAlgebra {
         if (b.dim() == 1) result = ViewOps.squeeze(result, -1);
         return result;
     }
+
+    /**
+     * x (..., K) @ w (K, N) + bias (N) -> (..., N): a Linear layer with w stored (in, out) (PyTorch's F.linear takes
+     * its weight (out, in), i.e. w transposed). bias may be null. One recorded op, so a backend can add the bias
+     * inside the GEMM instead of in a second pass over the output.
+     */
+    public static Tensor matmulAddBias(Tensor x, Tensor w, Tensor bias) {
+        Checks.notNull("self", x);
+        Checks.notNull("weight", w);
+        Checks.sameDeviceAndDType("matmulAddBias", "self", x, "weight", w);
+        Checks.floating("matmulAddBias", "self", x);
+        if (w.dim() != 2 || x.dim() == 0 || x.size(-1) != w.size(0))
+            throw new IllegalArgumentException("matmulAddBias: expected self (..., K) and weight (K, N), got shapes "
+                    + Shapes.str(x.shape()) + " and " + Shapes.str(w.shape()));
+        int k = w.size(0), n = w.size(1);
+        if (bias != null) {
+            Checks.sameDeviceAndDType("matmulAddBias", "self", x, "bias", bias);
+            if (bias.dim() != 1 || bias.size(0) != n)
+                throw new IllegalArgumentException("matmulAddBias: bias must be (" + n + ") (weight's columns), got shape " + Shapes.str(bias.shape()));
+            Checks.live(bias);
+        }
+        Checks.live(x);
+        Checks.live(w);
+        int[] outShape = x.shape().clone();
+        outShape[outShape.length - 1] = n;
+        int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(x.shape(), x.dim() - 1)));
+        Tensor x2 = x.reshape(rows, k);
+        Tensor out = Tensor.empty(x.dtype(), x.device(), rows, n);
+        if (rows > 0 && n > 0) {
+            if (k == 0) {
+                if (bias == null) x.backend().fill(out, 0);
+                else x.backend().copy(Tensor.of(bias.storage(), out.shape(), new long[]{0, bias.stride(0)}, bias.offset()), out);
+            } else x.backend().matmulAddBias(x2, w, bias, out);
+        }
+        Tensor result = Recording.needed(x2, w, bias) ? Recording.record(new OpCall.MatmulAddBias(x2, w, bias), out) : out;
+        return result.reshape(outShape);
+    }
 }

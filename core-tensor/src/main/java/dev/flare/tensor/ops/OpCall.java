@@ -35,6 +35,10 @@ public sealed interface OpCall {
     record Matmul(Tensor a, Tensor b) implements OpCall {
         public List<Tensor> inputs() { return List.of(a, b); }
     }
+    /** x (M, K) @ w (K, N) + bias (N); bias may be null. */
+    record MatmulAddBias(Tensor x, Tensor w, Tensor bias) implements OpCall {
+        public List<Tensor> inputs() { return java.util.Arrays.asList(x, w, bias); }
+    }
     record Softmax(Tensor x, int dim, boolean log, Tensor y) implements OpCall {
         public List<Tensor> inputs() { return List.of(x); }
     }

@@ -281,4 +281,39 @@ class CudaMatmulTest {
         keep.forEach(Tensor::release);
         for (Tensor tt : new Tensor[]{x, w}) tt.release();
     }
+
+    /**
+     * The op a Linear layer calls: x (..., K) @ w (K, N) row-major, as Flare stores weights, + bias, through the bias
+     * epilogue, against double math on the same rounded values; odd sizes, a transposed x, and no bias.
+     */
+    @Test
+    void matmulAddBiasMatchesDefinition() {
+        CudaBackend b = gpu();
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
+            for (boolean transposedX : new boolean[]{false, true})
+                for (boolean withBias : new boolean[]{true, false}) {
+                    int m = 1 + rnd.nextInt(300), k = 8 * (1 + rnd.nextInt(40)), n = 8 * (1 + rnd.nextInt(40)) + (t == DType.F32 ? rnd.nextInt(8) : 0);
+                    double[] vx = random(rnd, t, m * k, -1, 1), vw = random(rnd, t, k * n, -0.5, 0.5), vb = random(rnd, t, n, -1, 1);
+                    Tensor x = transposedX ? permute(tensor(b, t, transposeOf(vx, m, k), k, m), 1, 0) : tensor(b, t, vx, m, k);
+                    Tensor w = tensor(b, t, vw, k, n), bias = tensor(b, t, vb, n);
+                    long fallbacks = b.epilogueFallbacks.get();
+                    Tensor out = x.reshape(1, m, k).matmulAddBias(w, withBias ? bias : null);
+                    assertArrayEquals(new int[]{1, m, n}, out.shape());
+                    double[][] ref = gemmRef(vx, vw, 1, m, k, n);
+                    if (withBias) for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) ref[0][i * n + j] += vb[j];
+                    String what = "matmulAddBias " + t + " m=" + m + " k=" + k + " n=" + n + (transposedX ? " transposed x" : "")
+                            + (withBias ? "" : " no bias") + " seed " + seed;
+                    assertGemm(what, t, ref, values(out), accumTol(t, true));
+                    if (withBias && n % 8 == 0) assertEquals(fallbacks, b.epilogueFallbacks.get(), what + ": cuBLASLt could not fuse the bias");
+                    for (Tensor tt : new Tensor[]{x, w, bias, out}) tt.release();
+                }
+    }
+
+    private static double[] transposeOf(double[] v, int rows, int cols) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) out[j * rows + i] = v[i * cols + j];
+        return out;
+    }
 }
