@@ -7,7 +7,7 @@
 //
 // Strategies: "inner" (a warp or a block per output, reading the reduced elements of one output together; best
 // when the reduced dims are innermost in memory), "outer" (32 adjacent outputs per block, each column read by 16
-// lanes; best when a kept dim is innermost). Both "outer" and the block variant of "inner" split the reduced
+// lanes; best when a kept dim is innermost; "cols_vec" is its 16-byte form for contiguous matrices). Both "outer" and the block variant of "inner" split the reduced
 // elements into chunks when there are too few outputs to fill the GPU (partials per (output, split), then
 // reduce_finish).
 #include "dev/flare/tensor/cuda/flare_cuda.cuh"
@@ -180,6 +180,47 @@ __device__ void reduce_outer(const RGeom& g, int op, const T* x, O* out, int spl
     }
 }
 
+// "outer" for a contiguous (rows, cols) matrix on a 16-byte boundary with cols a multiple of V = 16 / sizeof(T)
+// (bias gradients): each thread reads V adjacent columns as one 16-byte pack per row (the scalar kernel reads 2
+// bytes per lane: a warp's request is 64 bytes), so a block of 32 x 8 threads covers 32 V columns; blockIdx.y picks
+// a chunk of rows as in reduce_outer, whose partials reduce_finish combines.
+template <typename T, typename O>
+__device__ void reduce_cols_vec(const RGeom& g, int op, const T* x, O* out, int splits, typename Acc<T>::type* partial) {
+    typedef typename Acc<T>::type A;
+    constexpr int V = 16 / sizeof(T), LANES = 8;
+    __shared__ A scratch[LANES][32 * V];
+    const i64 cols = g.keptNumel, rows = g.redNumel;
+    const i64 chunk = (rows + splits - 1) / splits;
+    const int split = blockIdx.y;
+    const i64 from = split * chunk, to = min(rows, from + chunk);
+    const i64 tileCol = (i64)blockIdx.x * 32 * V;
+    const i64 col = tileCol + threadIdx.x * V;
+    A acc[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) acc[j] = identity<A>(op);
+    if (col < cols) {
+        const Pack<T>* p = reinterpret_cast<const Pack<T>*>(x + g.offX + col);
+        const i64 rowPacks = cols / V;
+#pragma unroll 4
+        for (i64 r = from + threadIdx.y; r < to; r += LANES) {
+            const Pack<T> v = p[r * rowPacks];
+#pragma unroll
+            for (int j = 0; j < V; ++j) acc[j] = combine(op, acc[j], (A)load_c(v.v[j]));
+        }
+    }
+#pragma unroll
+    for (int j = 0; j < V; ++j) scratch[threadIdx.y][threadIdx.x * V + j] = acc[j];
+    __syncthreads();
+    for (int c = threadIdx.y * 32 + threadIdx.x; c < 32 * V; c += 32 * LANES) {
+        const i64 o = tileCol + c;
+        if (o >= cols) break;
+        A v = scratch[0][c];
+        for (int k = 1; k < LANES; ++k) v = combine(op, v, scratch[k][c]);
+        if (splits == 1) store_result(op, g, out, o, v);
+        else partial[o * splits + split] = v;
+    }
+}
+
 // ------------------------------------------------------------------------------------------- argmax/argmin
 struct AGeom {
     i64 keptRank, keptNumel;
@@ -264,6 +305,13 @@ __device__ void argreduce(const AGeom& g, int isMax, const T* x, i64* out) {
         reduce_outer<T, O>(g, op, x, out, splits, partial);                                                       \
     }
 
+// The 16-byte column kernel, for the floating types.
+#define R_COLS_KERNEL(SUF, T)                                                                                     \
+    extern "C" __global__ void __launch_bounds__(256) reduce_cols_vec_##SUF(RGeom g, int op, const T* x, T* out,  \
+                                                                         int splits, Acc<T>::type* partial) {  \
+        reduce_cols_vec<T, T>(g, op, x, out, splits, partial);                                                    \
+    }
+
 R_KERNELS(f32, float, float)
 R_KERNELS(f64, double, double)
 R_KERNELS(bf16, bf16, bf16)
@@ -271,6 +319,9 @@ R_KERNELS(f16, f16, f16)
 R_KERNELS(i32, int, int)
 R_KERNELS(i64, i64, i64)
 R_KERNELS(b8, uint8_t, i64)  // sums of BOOL count the true elements (I64 output)
+R_COLS_KERNEL(f32, float)
+R_COLS_KERNEL(bf16, bf16)
+R_COLS_KERNEL(f16, f16)
 
 #define A_KERNEL(SUF, T) \
     extern "C" __global__ void argreduce_##SUF(AGeom g, int isMax, const T* x, i64* out) { argreduce<T>(g, isMax, x, out); }

@@ -91,7 +91,24 @@ final class ReduceKernels {
         boolean redInnerContig = reduced.rank == 0 || reduced.strides[0][reduced.rank - 1] == 1;
         boolean keptInnerContig = kept.rank >= 1 && kept.strides[0][kept.rank - 1] == 1;
         CudaStream s = backend.stream();
-        if (!redInnerContig && keptInnerContig && redN > 1) {
+        int packElems = 16 / x.dtype().byteSize();
+        if (redN > 1 && columnPacks(x, kept, reduced)) {
+            long tiles = Math.ceilDiv(keptN, 32L * packElems);
+            int splits = outerSplits(tiles, redN, backend.multiprocessors());
+            if (splits == 1) {
+                module.launch("reduce_cols_vec_" + suf, tiles, 1, 32, 8, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
+            } else {
+                CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
+                try {
+                    module.launch("reduce_cols_vec_" + suf, tiles, splits, 32, 8, 0, s,
+                            g, op.ordinal(), xp, outp, splits, partial.address());
+                    module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
+                            g, op.ordinal(), splits, partial.address(), outp);
+                } finally {
+                    backend.releaseScratch(partial);
+                }
+            }
+        } else if (!redInnerContig && keptInnerContig && redN > 1) {
             long tiles = CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1);
             int splits = outerSplits(tiles, redN, backend.multiprocessors());
             if (splits == 1) {
@@ -129,6 +146,18 @@ final class ReduceKernels {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the 16-byte column kernel takes x: a floating type stored as one contiguous (rows, cols) matrix (one
+     * reduced dim of stride cols, one kept dim of stride 1) whose first element is on a 16-byte boundary, with cols a
+     * multiple of the 16-byte pack.
+     */
+    private boolean columnPacks(Tensor x, StridedGeometry kept, StridedGeometry reduced) {
+        DType t = x.dtype();
+        if (t != DType.F32 && t != DType.BF16 && t != DType.F16) return false;
+        if (kept.rank != 1 || reduced.rank != 1 || kept.strides[0][0] != 1 || reduced.strides[0][0] != kept.numel) return false;
+        return kept.numel % (16 / t.byteSize()) == 0 && backend.first(x) % 16 == 0;
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static dev.flare.tensor.cuda.CudaTestSupport.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** CUDA reductions (every strategy: warp, block, split, outer, strided) and argmax/argmin against host references. */
 @Tag("cuda")
@@ -112,6 +113,39 @@ class CudaReduceTest {
                 check(b, t, op, new int[]{16385, 771}, new int[]{0}, Layout.CONTIGUOUS, rnd);
                 check(b, t, op, new int[]{3, 4099, 65}, new int[]{0, 1}, Layout.PADDED, rnd);
             }
+    }
+
+    /**
+     * Bias-gradient shapes whose rows are contiguous on a 16-byte boundary take the 16-byte column kernel (checked
+     * with the kernel profiler); the same shapes unaligned (OFFSET) or padded take the scalar kernel. Both against
+     * the host reference, every floating type and op, ragged column tiles and row chunks.
+     */
+    @Test
+    void contiguousBiasShapesTakeTheColumnPackKernel() {
+        CudaBackend b = gpu();
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        boolean was = b.isKernelProfiling();
+        int[][][] cases = {{{16384, 768}, {0}}, {{3, 4099, 64}, {0, 1}}, {{1000 + rnd.nextInt(1000), 776}, {0}}, {{77, 8}, {0}}};
+        try {
+            b.setKernelProfiling(true);
+            for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
+                for (ReduceOp op : ReduceOp.values())
+                    for (int[][] c : cases)
+                        for (Layout l : new Layout[]{Layout.CONTIGUOUS, Layout.OFFSET, Layout.PADDED}) {
+                            b.kernelProfile().reset();
+                            try {
+                                check(b, t, op, c[0], c[1], l, rnd);
+                            } catch (AssertionError e) {
+                                throw new AssertionError(e.getMessage() + " (seed " + seed + ")", e);
+                            }
+                            boolean packed = b.kernelProfile().rows().stream().anyMatch(r -> r.name().startsWith("reduce_cols_vec"));
+                            assertEquals(l == Layout.CONTIGUOUS, packed, op + " " + t + " " + Arrays.toString(c[0]) + " " + l
+                                    + ": column-pack kernel used? " + b.kernelProfile().rows());
+                        }
+        } finally {
+            b.setKernelProfiling(was);
+        }
     }
 
     @Test
