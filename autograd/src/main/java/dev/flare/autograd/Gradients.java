@@ -223,8 +223,12 @@ final class Gradients {
         int n = logits2d.size(0);
         // d(mean)/d(row loss) = 1/count for every counted row; the kernel zeroes ignored rows.
         Tensor dLoss = gy.to(ce.lse().dtype()).div((double) ce.count()).reshape(1).expand(n).contiguous();
-        Tensor dLogits = Tensor.empty(logits2d.dtype(), logits2d.device(), logits2d.shape());
-        logits2d.backend().crossEntropyBackward(logits2d, ce.targets1d(), ce.ignoreIndex(), ce.lse(), dLoss, dLogits);
+        // Over the first `classes` columns of a wider input: written in place in the full-width gradient, the rest zeroed.
+        int width = ce.logits().size(-1), classes = logits2d.size(1);
+        Tensor dLogits = Tensor.empty(logits2d.dtype(), logits2d.device(), n, width);
+        logits2d.backend().crossEntropyBackward(logits2d, ce.targets1d(), ce.ignoreIndex(), ce.lse(), dLoss,
+                classes == width ? dLogits : dLogits.narrow(1, 0, classes));
+        if (classes < width) dLogits.narrow(1, classes, width - classes).zero();
         return dLogits.reshape(ce.logits().shape());
     }
 

@@ -89,7 +89,11 @@ public interface Backend {
      */
     void crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor lossPerRow, Tensor lse);
 
-    /** dLogits[n, c] = dLoss[n] * (softmax(logits)[n, c] - [c == t]), and 0 on ignored rows. dLoss has lse's dtype, shape (N), and may be a stride-0 expand of one value. */
+    /**
+     * dLogits[n, c] = dLoss[n] * (softmax(logits)[n, c] - [c == t]), and 0 on ignored rows. dLoss has lse's dtype,
+     * shape (N), and may be a stride-0 expand of one value. dLogits may be a row-strided view (the first C columns of
+     * a wider gradient, for a padded vocabulary).
+     */
     void crossEntropyBackward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dLoss, Tensor dLogits);
 
     /** Uniform [lo, hi) numbers from Philox4x32-10 keyed by seed, blocks counted from offset; dst contiguous. */

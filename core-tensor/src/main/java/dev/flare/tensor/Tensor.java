@@ -257,6 +257,10 @@ public final class Tensor {
     /** Mean cross-entropy over rows whose target is not ignoreIndex; logits (N, C) or (..., C), targets (N) or (...). */
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex) { return NeuralOps.crossEntropy(logits, targets, ignoreIndex); }
     public static Tensor crossEntropy(Tensor logits, Tensor targets) { return crossEntropy(logits, targets, -100); }
+    /** Over the first {@code classes} of logits' last dim (a padded vocabulary); see {@link NeuralOps#crossEntropy(Tensor, Tensor, long, int)}. */
+    public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, int classes) {
+        return NeuralOps.crossEntropy(logits, targets, ignoreIndex, classes);
+    }
     /** Zeroes each element with probability p (Philox mask from gen) and scales the rest by 1/(1-p). */
     public Tensor dropout(double p, Generator gen) { return NeuralOps.dropout(this, p, gen); }
 

@@ -84,19 +84,34 @@ public final class NeuralOps {
 
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex) {
         Checks.notNull("logits", logits);
+        return crossEntropy(logits, targets, ignoreIndex, logits.dim() == 0 ? 0 : logits.size(-1));
+    }
+
+    /**
+     * Cross-entropy over the first {@code classes} entries of logits' last dim; the entries after them (a padded
+     * vocabulary's padding columns) take no part and get zero gradient. The same loss and gradient as the call on
+     * {@code logits.narrow(-1, 0, classes)}, but the gradient comes out in logits' full width, written in place by the
+     * backward: through a narrow view it would be copied into a zeroed buffer of the full width.
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, int classes) {
+        Checks.notNull("logits", logits);
         Checks.notNull("targets", targets);
         Checks.floating("crossEntropy", "logits", logits);
         Checks.rank("crossEntropy", "logits", logits, 1);
         checkIndices("crossEntropy", "targets", targets);
         Checks.sameDevice("crossEntropy", "logits", logits, "targets", targets);
         int[] ls = logits.shape();
-        int c = ls[ls.length - 1];
+        int width = ls[ls.length - 1];
+        if (classes < 0 || classes > width)
+            throw new IllegalArgumentException("crossEntropy: classes must be in [0, " + width + "] (logits' last dim), got " + classes);
+        int c = classes;
         if (!Arrays.equals(Arrays.copyOf(ls, ls.length - 1), targets.shape()))
             throw new IllegalArgumentException("crossEntropy: targets must have shape " + Shapes.str(Arrays.copyOf(ls, ls.length - 1))
                     + " (logits " + Shapes.str(ls) + " without the class dim), got " + Shapes.str(targets.shape()));
         Checks.live(logits);
         checkRange("crossEntropy", "targets", targets, c, ignoreIndex);
-        Tensor logits2d = ViewOps.reshape(logits.detach(), -1, c);
+        Tensor logits2d = ViewOps.reshape(logits.detach(), -1, width);
+        if (c < width) logits2d = ViewOps.narrow(logits2d, 1, 0, c);
         Tensor targets1d = ViewOps.reshape(targets, -1);
         int n = logits2d.size(0);
         DType stats = statsType(logits.dtype());

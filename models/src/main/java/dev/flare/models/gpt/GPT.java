@@ -71,13 +71,16 @@ public final class GPT extends Module {
         x = lnF.forward(x);
         if (lastOnly) x = x.narrow(1, t - 1, 1);
         // Tied LM head: one GEMM over all paddedVocabSize rows, then a view of the vocabSize real logits.
-        Tensor logits = x.matmul(wte.weight.value().t()).narrow(-1, 0, cfg.vocabSize());
+        Tensor padded = x.matmul(wte.weight.value().t());
+        Tensor logits = padded.narrow(-1, 0, cfg.vocabSize());
         Tensor loss = null;
         if (targets != null) {
             if (lastOnly) throw new IllegalArgumentException("targets: a loss needs logits for every position (lastOnly = false)");
             if (!Arrays.equals(targets.shape(), ids.shape()))
                 throw new IllegalArgumentException("targets: expected shape " + Arrays.toString(ids.shape()) + ", got " + Arrays.toString(targets.shape()));
-            loss = Tensor.crossEntropy(logits, targets, -100);     // F32 loss from any float logits, strided rows read in place
+            // F32 loss over the vocabSize real classes of the padded logits (read in place): its gradient comes out
+            // padded-width, written in place, instead of copied through the narrow view into a zeroed buffer.
+            loss = Tensor.crossEntropy(padded, targets, -100, cfg.vocabSize());
         }
         return new Output(logits, loss);
     }
