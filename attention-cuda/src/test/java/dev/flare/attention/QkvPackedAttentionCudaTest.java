@@ -54,13 +54,17 @@ class QkvPackedAttentionCudaTest {
     }
 
     private void check(DType dtype, int b, int s, int h, int d, double dropout, boolean deterministic, boolean misaligned) {
-        String why = dtype + " b=" + b + " s=" + s + " h=" + h + " d=" + d + " dropout=" + dropout
+        check(dtype, b, s, h, d, dropout, deterministic, misaligned, true);
+    }
+
+    private void check(DType dtype, int b, int s, int h, int d, double dropout, boolean deterministic, boolean misaligned, boolean causal) {
+        String why = (causal ? "causal " : "") + dtype + " b=" + b + " s=" + s + " h=" + h + " d=" + d + " dropout=" + dropout
                 + (deterministic ? " deterministic" : "") + (misaligned ? " misaligned" : "") + " seed " + seed;
         Tensor values = randn(dtype, b, s, 3, h, d);
         if (misaligned)   // one element in: no 16-byte aligned start, so the packed function copies it first
             values = randn(dtype, b * s * 3 * h * d + 1).narrow(0, 1, b * s * 3 * h * d).reshape(b, s, 3, h, d);
         Tensor w = randn(dtype, b, s, h, d);
-        AttentionOptions opts = AttentionOptions.causal().withBackend(AttentionBackend.FLASH_CUDA).withDeterministic(deterministic);
+        AttentionOptions opts = AttentionOptions.DEFAULT.withCausal(causal).withBackend(AttentionBackend.FLASH_CUDA).withDeterministic(deterministic);
         if (dropout > 0) opts = opts.withDropout(dropout).withDropoutSeed(rnd.nextLong(), 11);
         Tensor[] want = run(values, w, opts, false), got = run(values, w, opts, true);
         assertArrayEquals(new int[]{b, s, h, d}, got[0].shape(), why);
@@ -75,6 +79,7 @@ class QkvPackedAttentionCudaTest {
         check(DType.F32, 1, 77, 2, 32, 0, true, false);
         check(DType.F16, 2, 200 + rnd.nextInt(100), 2, 64, 0.1, true, false);
         check(DType.BF16, 1, 1 + rnd.nextInt(200), 2, 64, 0, true, true);
+        check(DType.BF16, 2, 1 + rnd.nextInt(300), 2, 96, 0.2, true, false, false);
     }
 
     @Test

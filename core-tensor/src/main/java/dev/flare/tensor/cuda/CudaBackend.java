@@ -300,7 +300,8 @@ public final class CudaBackend implements Backend {
     /** The bias goes in cuBLASLt's epilogue (as PyTorch's addmm): no second pass over out to add it. */
     @Override
     public void matmulAddBias(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        boolean fusable = bias != null && bias.isContiguous() && out.dtype() != DType.F64;
+        // A 16-byte aligned bias: cuBLASLt's epilogue may read it in vectors (a Linear's bias always is).
+        boolean fusable = bias != null && bias.isContiguous() && (first(bias) & 15) == 0 && out.dtype() != DType.F64;
         if (fusable) matmulEpilogue(x, w, bias, Cublas.Epilogue.BIAS, out);
         else Backend.super.matmulAddBias(x, w, bias, out);
     }
