@@ -216,8 +216,8 @@ public final class Trainer implements AutoCloseable {
                 RandomWindows.Batch b = train.next();
                 try {
                     Tensor loss = model.forward(b.inputs(), b.targets()).loss();
-                    lossSum += loss.item();
                     (lossScale == 1 ? loss : loss.mul(lossScale)).div((double) cfg.gradAccum()).backward();
+                    lossSum += loss.item();   // read after the backward is queued: no host wait between the two passes
                 } finally {
                     if (train.callerReleases()) b.release();
                 }

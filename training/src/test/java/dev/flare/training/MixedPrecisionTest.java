@@ -63,6 +63,40 @@ class MixedPrecisionTest {
     }
 
     /**
+     * Micro-batches add up in the masters: the first after zeroing is cast in (the masters hold zeros), the next ones
+     * are added; after zeroGradients the next micro-batch starts again from nothing (nothing stale), on the flat and
+     * the per-parameter path alike.
+     */
+    @Test
+    void microBatchesAddUpAndZeroingStartsAfresh() {
+        for (boolean replaceOne : new boolean[]{false, true}) {
+            GPT model = new GPT(TinyRuns.model(0), new Generator(seed));
+            MasterWeights w = MasterWeights.of(model, DType.BF16);
+            if (replaceOne) model.parameters().get(0).setGrad(model.parameters().get(0).grad().copy());
+            Random r = new Random(seed);
+            List<List<float[]>> perMicro = new ArrayList<>();
+            for (int micro = 0; micro < 3; micro++) {
+                if (micro == 2) w.zeroGradients();
+                long[] ids = new long[2 * TinyRuns.CONTEXT];
+                for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(TinyRuns.model(0).vocabSize());
+                Tensor x = Tensor.fromArray(ids, 2, TinyRuns.CONTEXT);
+                model.forward(x, x).loss().mul(8.0).backward();
+                perMicro.add(model.parameters().stream().map(p -> p.grad().to(DType.F32).toFloatArray()).toList());
+                w.accumulateGradients(8.0);
+                List<Tensor> masters = w.list();
+                for (int i = 0; i < masters.size(); i++) {
+                    float[] got = masters.get(i).grad().toFloatArray();
+                    for (int j = 0; j < got.length; j++) {
+                        float want = micro == 1 ? perMicro.get(0).get(i)[j] / 8f + perMicro.get(1).get(i)[j] / 8f
+                                : perMicro.get(micro).get(i)[j] / 8f;
+                        assertEquals(want, got[j], 0f, "micro-batch " + micro + (replaceOne ? ", per-parameter" : ", flat") + ", seed " + seed);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * The master gradients are views of one F32 buffer and the model's of one BF16 buffer, so accumulating, the norm,
      * clipping and zeroing are whole-buffer ops; a model whose gradient was replaced (the views no longer intact)
      * takes the per-parameter path, and both give the same gradients, norm and clipped values.

@@ -30,6 +30,9 @@ public final class MasterWeights {
     // per parameter (GPT-2 has 148: about 450 kernel launches per step for accumulate + zero alone).
     private Tensor masterGrads, computeGrads;
     private final List<Tensor[]> gradViews = new ArrayList<>();             // {master grad, compute grad} as set
+    // True while the master gradients hold the zeros of zeroGradients (or of their allocation): the next
+    // accumulation then casts the compute gradients into them instead of adding (no F32 temporary, no read of zeros).
+    private boolean mastersZero = true;
 
     private MasterWeights(GPT model) { this.model = model; }
 
@@ -122,21 +125,34 @@ public final class MasterWeights {
     /** After a micro-batch's backward: master.grad += compute.grad / lossScale (in F32), compute grads cleared. */
     public void accumulateGradients(double lossScale) {
         if (pairs.isEmpty()) return;
+        boolean first = mastersZero;
+        mastersZero = false;
         try (NoGrad ignored = NoGrad.enter(); MemoryScope scope = MemoryScope.open()) {
             if (flatIntact()) {
-                Tensor g32 = computeGrads.to(DType.F32);
-                masterGrads.addInPlace(lossScale == 1 ? g32 : g32.mul(1 / lossScale));
-                computeGrads.zero();
+                accumulate(masterGrads, computeGrads, lossScale, first);
                 return;
             }
             for (Tensor[] mc : pairs) {
                 Tensor g = mc[1].grad();
                 if (g == null) continue;
-                Tensor g32 = g.to(DType.F32);
-                mc[0].grad().addInPlace(lossScale == 1 ? g32 : g32.mul(1 / lossScale));
-                g.zero();
+                accumulate(mc[0].grad(), g, lossScale, first);
             }
         }
+    }
+
+    /**
+     * master += compute / lossScale, then compute = 0. Onto zeros (first) it is a cast and a scale in place: the same
+     * F32 values as the sum (x + 0 = x, up to the sign of a zero), without the F32 temporary.
+     */
+    private static void accumulate(Tensor master, Tensor compute, double lossScale, boolean first) {
+        if (first) {
+            master.copyFrom(compute);
+            if (lossScale != 1) master.mulInPlace(1 / lossScale);
+        } else {
+            Tensor g32 = compute.to(DType.F32);
+            master.addInPlace(lossScale == 1 ? g32 : g32.mul(1 / lossScale));
+        }
+        compute.zero();
     }
 
     /** After the optimizer step: the model's weights become the (rounded) masters. */
@@ -149,6 +165,7 @@ public final class MasterWeights {
 
     /** Zeroes every gradient: the masters' and, for mixed precision, the model's. */
     public void zeroGradients() {
+        mastersZero = true;
         try (NoGrad ignored = NoGrad.enter()) {
             if (flatIntact()) {
                 masterGrads.zero();
