@@ -55,6 +55,34 @@ final class FlashCpuKernelF32 {
         for (; e < n; e++) y[yo + e] += w * x[xo + e];
     }
 
+    /**
+     * Rows [j0, j0 + n) of x (rows of width w, from row base) transposed into xt: xt[e * BLOCK_K + jj] = x[base + j0
+     * + jj][e]. A key block transposed once serves every query row of a tile: its scores are then vector FMAs across
+     * keys ({@link #dots}) instead of one dot product per key, each ending in a horizontal sum.
+     */
+    private static void transposeBlock(float[] x, int base, int j0, int n, int w, float[] xt) {
+        for (int jj = 0; jj < n; jj++) {
+            int xo = (base + j0 + jj) * w;
+            for (int e = 0; e < w; e++) xt[e * BLOCK_K + jj] = x[xo + e];
+        }
+    }
+
+    /** out[jj] = sum_e a[ao + e] * xt[e * BLOCK_K + jj] for jj in [0, n): e in order, one FMA per step, every lane alike. */
+    private static void dots(float[] a, int ao, float[] xt, int n, int w, float[] out) {
+        int jj = 0, upper = SPECIES.loopBound(n);
+        for (; jj < upper; jj += SPECIES.length()) {
+            FloatVector acc = FloatVector.zero(SPECIES);
+            for (int e = 0; e < w; e++)
+                acc = FloatVector.fromArray(SPECIES, xt, e * BLOCK_K + jj).fma(FloatVector.broadcast(SPECIES, a[ao + e]), acc);
+            acc.intoArray(out, jj);
+        }
+        for (; jj < n; jj++) {
+            float acc = 0;
+            for (int e = 0; e < w; e++) acc = Math.fma(xt[e * BLOCK_K + jj], a[ao + e], acc);
+            out[jj] = acc;
+        }
+    }
+
     /** Number of keys visible to query i (keys [0, limit)). */
     private int limit(int i) {
         return p.causal() ? Math.max(0, Math.min(p.sk(), i + p.shift() + 1)) : p.sk();
@@ -65,14 +93,14 @@ final class FlashCpuKernelF32 {
         long cost = (long) BLOCK_Q * p.sk() * (p.d() + p.dv());
         CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost, (from, to) -> {
             float[] m = new float[BLOCK_Q], l = new float[BLOCK_Q], acc = new float[BLOCK_Q * p.dv()];
-            float[] s = new float[BLOCK_K];
+            float[] s = new float[BLOCK_K], kt = new float[p.d() * BLOCK_K];
             boolean[] keep = new boolean[BLOCK_K];
             int[] scratch = new int[4];
-            for (int t = from; t < to; t++) forwardBlock(t / nqb / p.hq(), t / nqb % p.hq(), t % nqb, m, l, acc, s, keep, scratch);
+            for (int t = from; t < to; t++) forwardBlock(t / nqb / p.hq(), t / nqb % p.hq(), t % nqb, m, l, acc, s, kt, keep, scratch);
         });
     }
 
-    private void forwardBlock(int b, int h, int qb, float[] m, float[] l, float[] acc, float[] s,
+    private void forwardBlock(int b, int h, int qb, float[] m, float[] l, float[] acc, float[] s, float[] kt,
                               boolean[] keep, int[] scratch) {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk();
         int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q), rows = i1 - i0;
@@ -88,14 +116,16 @@ final class FlashCpuKernelF32 {
         int th = dropout ? p.threshold() : 0;
         for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
             int j1 = Math.min(jEnd, j0 + BLOCK_K);
+            transposeBlock(k, kBase, j0, j1 - j0, d, kt);
             for (int r = 0; r < rows; r++) {
                 int i = i0 + r;
                 int lim = Math.min(j1, limit(i));
                 if (lim <= j0) continue;
                 int qo = (qBase + i) * d;
                 float tileMax = Float.NEGATIVE_INFINITY;
+                dots(q, qo, kt, lim - j0, d, s);
                 for (int j = j0; j < lim; j++) {
-                    float sc = dot(q, qo, k, (kBase + j) * d, d) * scale;
+                    float sc = s[j - j0] * scale;
                     s[j - j0] = sc;
                     if (sc > tileMax) tileMax = sc;
                 }
@@ -154,10 +184,13 @@ final class FlashCpuKernelF32 {
             CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
                 boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
+                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], sc = new float[BLOCK_K], dp = new float[BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nkb / p.hkv(), kvh = t / nkb % p.hkv(), kb = t % nkb;
                     int j0 = kb * BLOCK_K, j1 = Math.min(sk, j0 + BLOCK_K);
                     int kBase = (b * p.hkv() + kvh) * sk;
+                    transposeBlock(k, kBase, j0, j1 - j0, d, kt);
+                    transposeBlock(v, kBase, j0, j1 - j0, dv, vt);
                     for (int h = kvh * g; h < kvh * g + g; h++) {
                         int qBase = (b * p.hq() + h) * sq;
                         int iStart = p.causal() ? Math.max(0, j0 - p.shift()) : 0;
@@ -169,11 +202,13 @@ final class FlashCpuKernelF32 {
                             if (lim <= j0) continue;
                             if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
                             int qo = row * d, go = row * dv;
+                            dots(q, qo, kt, lim - j0, d, sc);
+                            dots(dO, go, vt, lim - j0, dv, dp);
                             for (int j = j0; j < lim; j++) {
                                 int ko = (kBase + j) * d, vo = (kBase + j) * dv;
-                                float pr = (float) Math.exp(dot(q, qo, k, ko, d) * scale - li);
+                                float pr = (float) Math.exp(sc[j - j0] * scale - li);
                                 float z = dropout ? (keep[j - j0] ? ks : 0) : 1;
-                                float dpv = dot(dO, go, v, vo, dv);
+                                float dpv = dp[j - j0];
                                 float pz = pr * z;
                                 if (pz != 0) axpy(pz, dO, go, dvv, vo, dv);
                                 float ds = pr * (dpv * z - delta[row]) * scale;
@@ -187,25 +222,36 @@ final class FlashCpuKernelF32 {
         if (wantQ) {
             int nqb = Math.ceilDiv(sq, BLOCK_Q);
             CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
-                boolean[] keep = new boolean[sk];
+                boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
+                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], sc = new float[BLOCK_K], dp = new float[BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
                     int kBase = (b * p.hkv() + h / g) * sk;
                     int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q);
-                    for (int i = i0; i < i1; i++) {
-                        int row = (b * p.hq() + h) * sq + i;
-                        float li = lse[row];
-                        if (li == Float.NEGATIVE_INFINITY) continue;
-                        int lim = limit(i);
-                        if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, 0, lim, th, keep, scratch);
-                        int qo = row * d, go = row * dv;
-                        for (int j = 0; j < lim; j++) {
-                            int ko = (kBase + j) * d, vo = (kBase + j) * dv;
-                            float pr = (float) Math.exp(dot(q, qo, k, ko, d) * scale - li);
-                            float z = dropout ? (keep[j] ? ks : 0) : 1;
-                            float ds = pr * (dot(dO, go, v, vo, dv) * z - delta[row]) * scale;
-                            axpy(ds, k, ko, dq, qo, d);
+                    int jEnd = p.causal() ? limit(i1 - 1) : sk;
+                    // key blocks outside, rows inside: each block is transposed once for the tile, and every row
+                    // still adds its keys into dq in increasing order
+                    for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
+                        int j1 = Math.min(jEnd, j0 + BLOCK_K);
+                        transposeBlock(k, kBase, j0, j1 - j0, d, kt);
+                        transposeBlock(v, kBase, j0, j1 - j0, dv, vt);
+                        for (int i = i0; i < i1; i++) {
+                            int row = (b * p.hq() + h) * sq + i;
+                            float li = lse[row];
+                            if (li == Float.NEGATIVE_INFINITY) continue;
+                            int lim = Math.min(j1, limit(i));
+                            if (lim <= j0) continue;
+                            if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
+                            int qo = row * d, go = row * dv;
+                            dots(q, qo, kt, lim - j0, d, sc);
+                            dots(dO, go, vt, lim - j0, dv, dp);
+                            for (int j = j0; j < lim; j++) {
+                                float pr = (float) Math.exp(sc[j - j0] * scale - li);
+                                float z = dropout ? (keep[j - j0] ? ks : 0) : 1;
+                                float ds = pr * (dp[j - j0] * z - delta[row]) * scale;
+                                axpy(ds, k, (kBase + j) * d, dq, qo, d);
+                            }
                         }
                     }
                 }
