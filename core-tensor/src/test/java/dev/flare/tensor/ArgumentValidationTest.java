@@ -29,6 +29,17 @@ class ArgumentValidationTest {
     private final Tensor a23 = Tensor.zeros(2, 3);
 
     @Test
+    void matmulAddBiasShapes() {
+        Tensor x = Tensor.zeros(4, 3);
+        fails(() -> x.matmulAddBias(Tensor.zeros(5, 2), null), "matmulAddBias: expected self (..., K) and weight (K, N), got shapes [4, 3] and [5, 2]");
+        fails(() -> x.matmulAddBias(Tensor.zeros(3), null), "got shapes [4, 3] and [3]");
+        fails(() -> x.matmulAddBias(Tensor.zeros(3, 2), Tensor.zeros(3)), "bias must be (2) (weight's columns), got shape [3]");
+        fails(() -> x.matmulAddBias(Tensor.zeros(3, 2), Tensor.zeros(DType.F64, Device.CPU, 2)), "matmulAddBias: self is F32 but bias is F64");
+        NullPointerException e = assertThrows(NullPointerException.class, () -> x.matmulAddBias(null, null));
+        assertTrue(e.getMessage().contains("weight: expected a tensor, got null"), e.getMessage());
+    }
+
+    @Test
     void mismatchedDtypesAndDevices() {
         Tensor d = Tensor.zeros(DType.F64, Device.CPU, 2, 3);
         fails(() -> a23.add(d), "add: self is F32 but other is F64", "cast one with .to(dtype)");
