@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|hf|gpt2|profile|train ...]   (default: tests bench train)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|ncu|hf|gpt2|profile|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -41,6 +41,11 @@ for s in "${steps[@]}"; do
                > "$out/sanitize-$tool.log" 2>&1
              summary+=("sanitize $tool rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|tests (successful|failed)' "$out/sanitize-$tool.log" | tr -s ' ' | tr '\n' ' ')")
            done ;;
+    ncu)   # Nsight Compute on the kernels matching NCU_KERNEL (default: the BF16 layer-norm forward on 768-wide rows) while
+           # CudaOpsBench runs them: the first 3 launches, the full section set, as text in $out/ncu.txt
+           timeout 300 ncu --kernel-name "regex:${NCU_KERNEL:-layernorm_fwd_rows_bf16_g32_p3}" --launch-count 3 --set full --target-processes all \
+             --clock-control none bash .gpu/run main dev.flare.tensor.cuda.CudaOpsBench 1 > "$out/ncu.txt" 2>&1
+           summary+=("ncu rc=$? $(grep -cE '^\s+Section:' "$out/ncu.txt") sections") ;;
     hf)    OUT="$out/hf" timeout 300 bash bench/hf-interchange.sh > "$out/hf.log" 2>&1
            summary+=("hf rc=$?") ;;
     harness) # the kernel harness (built here or on the dev machine into .gpu/flash_harness): checks + compute-sanitizer
@@ -62,6 +67,7 @@ echo "=== attention (pytorch) ==="; tail -30 "$out/sdpa-bench.log" 2>/dev/null
 echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2>/dev/null | tail -26; tail -24 "$out/torch-ops-bench.log" 2>/dev/null
 echo "=== gpt2 (flare | torch) ==="; grep -E "step (1|10|20|30)/|memory|Exception|rror" "$out/gpt2-train.log" 2>/dev/null | grep -v "^\s*at " | tail -8; tail -6 "$out/gpt2-torch.log" 2>/dev/null
 echo "=== profile ==="; sed -n '/GPU time by kernel/,/GPU time in kernels/p' "$out/profile.log" 2>/dev/null | head -40
+echo "=== ncu ==="; grep -E "layernorm|Duration|Memory Throughput|DRAM Throughput|Achieved Occupancy|Registers Per|Theoretical Occupancy|Block Limit" "$out/ncu.txt" 2>/dev/null | head -40
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12
 printf '%s\n' "${summary[@]}"
