@@ -5,7 +5,8 @@ import dev.flare.tensor.Tensor;
 
 /**
  * Launches {@code CrossEntropyKernels.cu}: fused softmax + cross-entropy over (N, C) logits, forward and backward.
- * The forward reads 16-byte packs when the rows allow ({@link #vectorRows}); the strided kernel is its reference.
+ * Both directions read (and the backward writes) 16-byte packs when the rows allow ({@link #vectorRows}); the strided
+ * kernels are their reference.
  */
 final class CrossEntropyKernels {
     private final CudaBackend backend;
@@ -52,6 +53,14 @@ final class CrossEntropyKernels {
     void backward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dLoss, Tensor dLogits) {
         long n = logits.size(0), c = logits.size(1);
         if (n == 0 || c == 0) return;
+        if (vectorRows(logits) && vectorRows(dLogits)) {
+            module.launch(name("ce_bwd_vec", logits, targets), CudaModule.blocksFor(n, 1), SoftmaxKernels.rowThreads(c / 8), 0,
+                    backend.stream(), n, c, backend.address(logits), logits.offset(), logits.stride(0),
+                    backend.address(targets), targets.offset(), targets.stride(0), ignoreIndex,
+                    backend.address(lse), lse.offset(), lse.stride(0), backend.address(dLoss), dLoss.offset(), dLoss.stride(0),
+                    backend.address(dLogits), dLogits.offset(), dLogits.stride(0));
+            return;
+        }
         module.launch(name("ce_bwd", logits, targets), CudaModule.blocksFor(n, 1), SoftmaxKernels.rowThreads(c), 0, backend.stream(),
                 n, c, backend.address(logits), logits.offset(), logits.stride(0), logits.stride(1),
                 backend.address(targets), targets.offset(), targets.stride(0), ignoreIndex,

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static dev.flare.tensor.cuda.CudaTestSupport.*;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Softmax, layer norm, GELU backward, embedding and cross-entropy on CUDA against double references. */
 @Tag("cuda")
@@ -338,6 +339,48 @@ class CudaNNTest {
                 assertClose(what + " lse", s0, s1, 1e-5, 1e-5);
                 assertClose(what + " loss", l0, l, 1e-5, 1e-4);
                 for (Tensor x2 : new Tensor[]{full, scalar, tt, loss, lse, loss0, lse0}) x2.release();
+            }
+    }
+
+    /**
+     * The 16-byte backward (logits and dLogits rows on 16-byte boundaries: the first c columns of padded rows, as
+     * GPT's loss writes its gradient) against the scalar kernel on the same logits, lse and dLoss, written into a
+     * transposed gradient (the scalar kernel): bit for bit, class counts with and without a tail, an ignored row.
+     */
+    @Test
+    void crossEntropyBackwardVectorRowsMatchTheScalarKernel() {
+        CudaBackend b = gpu();
+        long seed = System.nanoTime();
+        Random rnd = new Random(seed);
+        for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
+            for (int c : new int[]{8, 13, 1000, 50257}) {
+                int n = 7, pad = (c + 7) / 8 * 8 + 8;
+                double[] x = random(rnd, t, n * pad, -6, 6);
+                double[] tg = random(rnd, DType.I64, n, 0, c - 1);
+                tg[2] = -100;
+                Tensor full = tensor(b, t, x, new int[]{n, pad}, Layout.CONTIGUOUS);
+                Tensor rows = Tensor.of(full.storage(), new int[]{n, c}, new long[]{pad, 1}, full.offset());
+                Tensor tt = tensor(b, DType.I64, tg, n);
+                Tensor loss = output(b, DType.F32, n), lse = output(b, DType.F32, n);
+                b.crossEntropy(rows, tt, -100, loss, lse);
+                Tensor dl = tensor(b, DType.F32, random(rnd, DType.F32, n, 0.5, 2), n);
+                Tensor dFull = output(b, t, n, pad);
+                Tensor dRows = Tensor.of(dFull.storage(), new int[]{n, c}, new long[]{pad, 1}, dFull.offset());
+                Tensor dT = permute(output(b, t, c, n), 1, 0);      // (n, c) with classes strided: the scalar kernel
+                String what = "crossEntropy backward 16-byte rows " + t + " c=" + c + " seed " + seed;
+                boolean was = b.isKernelProfiling();
+                b.setKernelProfiling(true);
+                b.kernelProfile().reset();
+                try {
+                    b.crossEntropyBackward(rows, tt, -100, lse, dl, dRows);
+                    assertTrue(b.kernelProfile().rows().stream().anyMatch(k -> k.name().startsWith("ce_bwd_vec")),
+                            what + ": the 16-byte kernel was not used: " + b.kernelProfile().rows());
+                } finally {
+                    b.setKernelProfiling(was);
+                }
+                b.crossEntropyBackward(rows, tt, -100, lse, dl, dT);
+                assertSame(what, values(dT), values(dRows));
+                for (Tensor x2 : new Tensor[]{full, tt, loss, lse, dl, dFull, dT}) x2.release();
             }
     }
 }
