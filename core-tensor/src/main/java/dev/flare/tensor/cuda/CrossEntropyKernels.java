@@ -38,9 +38,9 @@ final class CrossEntropyKernels {
     }
 
     /**
-     * True when every row of the (N, C) logits starts on a 16-byte boundary with its classes contiguous (F32/BF16/F16):
-     * the forward then reads whole 16-byte packs (a padded vocabulary's rows qualify, GPT-2's 50257 classes in rows
-     * of 50304).
+     * True when every row of the (N, C) tensor starts on a 16-byte boundary with its classes contiguous (F32/BF16/F16):
+     * the kernels then read (and the backward writes) whole 16-byte packs. A padded vocabulary's rows qualify,
+     * GPT-2's 50257 classes in rows of 50304, for the logits and for their full-width gradient.
      */
     private boolean vectorRows(Tensor logits) {
         DType t = logits.dtype();
@@ -53,7 +53,7 @@ final class CrossEntropyKernels {
     void backward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dLoss, Tensor dLogits) {
         long n = logits.size(0), c = logits.size(1);
         if (n == 0 || c == 0) return;
-        if (vectorRows(logits) && vectorRows(dLogits)) {
+        if (vectorRows(logits) && vectorRows(dLogits) && dLogits.dtype() == logits.dtype()) {
             module.launch(name("ce_bwd_vec", logits, targets), CudaModule.blocksFor(n, 1), SoftmaxKernels.rowThreads(c / 8), 0,
                     backend.stream(), n, c, backend.address(logits), logits.offset(), logits.stride(0),
                     backend.address(targets), targets.offset(), targets.stride(0), ignoreIndex,

@@ -354,20 +354,22 @@ class CudaNNTest {
         Random rnd = new Random(seed);
         for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
             for (int c : new int[]{8, 13, 1000, 50257}) {
+                // rows from element `pad` on (an aligned, non-zero offset), one spare row in front
                 int n = 7, pad = (c + 7) / 8 * 8 + 8;
-                double[] x = random(rnd, t, n * pad, -6, 6);
-                double[] tg = random(rnd, DType.I64, n, 0, c - 1);
+                double[] x = random(rnd, t, (n + 1) * pad, -6, 6);
+                DType targetType = c % 2 == 0 ? DType.I32 : DType.I64;
+                double[] tg = random(rnd, targetType, n, 0, c - 1);
                 tg[2] = -100;
-                Tensor full = tensor(b, t, x, new int[]{n, pad}, Layout.CONTIGUOUS);
-                Tensor rows = Tensor.of(full.storage(), new int[]{n, c}, new long[]{pad, 1}, full.offset());
-                Tensor tt = tensor(b, DType.I64, tg, n);
+                Tensor full = tensor(b, t, x, new int[]{n + 1, pad}, Layout.CONTIGUOUS);
+                Tensor rows = Tensor.of(full.storage(), new int[]{n, c}, new long[]{pad, 1}, full.offset() + pad);
+                Tensor tt = tensor(b, targetType, tg, n);
                 Tensor loss = output(b, DType.F32, n), lse = output(b, DType.F32, n);
                 b.crossEntropy(rows, tt, -100, loss, lse);
                 Tensor dl = tensor(b, DType.F32, random(rnd, DType.F32, n, 0.5, 2), n);
-                Tensor dFull = output(b, t, n, pad);
-                Tensor dRows = Tensor.of(dFull.storage(), new int[]{n, c}, new long[]{pad, 1}, dFull.offset());
+                Tensor dFull = output(b, t, n + 1, pad);
+                Tensor dRows = Tensor.of(dFull.storage(), new int[]{n, c}, new long[]{pad, 1}, dFull.offset() + pad);
                 Tensor dT = permute(output(b, t, c, n), 1, 0);      // (n, c) with classes strided: the scalar kernel
-                String what = "crossEntropy backward 16-byte rows " + t + " c=" + c + " seed " + seed;
+                String what = "crossEntropy backward 16-byte rows " + t + " c=" + c + " targets " + targetType + " seed " + seed;
                 boolean was = b.isKernelProfiling();
                 b.setKernelProfiling(true);
                 b.kernelProfile().reset();
