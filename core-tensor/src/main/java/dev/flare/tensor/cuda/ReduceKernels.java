@@ -93,37 +93,9 @@ final class ReduceKernels {
         CudaStream s = backend.stream();
         int packElems = 16 / x.dtype().byteSize();
         if (redN > 1 && columnPacks(x, kept, reduced)) {
-            long tiles = Math.ceilDiv(keptN, 32L * packElems);
-            int splits = outerSplits(tiles, redN, backend.multiprocessors());
-            if (splits == 1) {
-                module.launch("reduce_cols_vec_" + suf, tiles, 1, 32, 8, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
-            } else {
-                CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
-                try {
-                    module.launch("reduce_cols_vec_" + suf, tiles, splits, 32, 8, 0, s,
-                            g, op.ordinal(), xp, outp, splits, partial.address());
-                    module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
-                            g, op.ordinal(), splits, partial.address(), outp);
-                } finally {
-                    backend.releaseScratch(partial);
-                }
-            }
+            columns("reduce_cols_vec_", suf, Math.ceilDiv(keptN, 32L * packElems), 8, redN, keptN, s, g, op, xp, outp);
         } else if (!redInnerContig && keptInnerContig && redN > 1) {
-            long tiles = CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1);
-            int splits = outerSplits(tiles, redN, backend.multiprocessors());
-            if (splits == 1) {
-                module.launch("reduce_outer_" + suf, tiles, 1, 32, 16, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
-            } else {
-                CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
-                try {
-                    module.launch("reduce_outer_" + suf, tiles, splits, 32, 16, 0, s,
-                            g, op.ordinal(), xp, outp, splits, partial.address());
-                    module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
-                            g, op.ordinal(), splits, partial.address(), outp);
-                } finally {
-                    backend.releaseScratch(partial);
-                }
-            }
+            columns("reduce_outer_", suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1), 16, redN, keptN, s, g, op, xp, outp);
         } else if (redN < 2048) {
             module.launch("reduce_warp_" + suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 8), 1), 256, 0, s,
                     g, op.ordinal(), xp, outp);
@@ -145,6 +117,28 @@ final class ReduceKernels {
                     backend.releaseScratch(partial);
                 }
             }
+        }
+    }
+
+    /**
+     * Launches a column kernel ("outer" or its 16-byte form; blocks of 32 x lanes threads) over tiles of columns,
+     * the rows split into chunks (grid y) when the tiles alone cannot fill the GPU, the chunks' partial results then
+     * combined by reduce_finish.
+     */
+    private void columns(String kernel, String suf, long tiles, int lanes, long redN, long keptN, CudaStream s, long[] g,
+                         ReduceOp op, long xp, long outp) {
+        int splits = outerSplits(tiles, redN, backend.multiprocessors());
+        if (splits == 1) {
+            module.launch(kernel + suf, tiles, 1, 32, lanes, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
+            return;
+        }
+        CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
+        try {
+            module.launch(kernel + suf, tiles, splits, 32, lanes, 0, s, g, op.ordinal(), xp, outp, splits, partial.address());
+            module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
+                    g, op.ordinal(), splits, partial.address(), outp);
+        } finally {
+            backend.releaseScratch(partial);
         }
     }
 
