@@ -39,8 +39,12 @@ public final class CpuGemm {
     static final int NC = Math.max(1, Integer.getInteger("flare.cpu.gemm.nc", 4096));
     /** Minimum height of a block of rows that a thread claims. */
     static final int MIN_ROWS = Integer.getInteger("flare.cpu.gemm.minRows", 32);
-    /** How long idle pool threads (and a caller waiting for them) spin before parking. */
-    static final long SPIN_NANOS = 1000L * Long.getLong("flare.cpu.gemm.spinMicros", 100);
+    /**
+     * How long idle pool threads (and a caller waiting for them) spin before parking. Short: a spinning thread takes
+     * a core from the other work of a step (attention, elementwise ops); on 2 cores the default CPU training step was
+     * about 8% faster at 20 us than at 100 (docs/benchmarks.md).
+     */
+    static final long SPIN_NANOS = 1000L * Long.getLong("flare.cpu.gemm.spinMicros", 20);
     /** At most this many multiply-adds (M*N*K) per matrix: a plain loop beats packing. */
     static final long TINY = Long.getLong("flare.cpu.gemm.tiny", 1024);
     /** Below this many multiply-adds in total a call stays on the calling thread. */
