@@ -166,6 +166,31 @@ final class FlashCpuKernelF32 {
         }
     }
 
+    /**
+     * Query i of head h (batch b) against keys [j0, j1) of the block transposed into kt/vt: returns n, the keys it
+     * sees (0 for none, or a row with no visible key at all), and for jj < n sets pz[jj] = P Z (dV's weight) and
+     * ds[jj] = scale dS (dK's and dQ's weight). Both backward passes take their weights from here.
+     */
+    private int rowBlock(int b, int h, int i, int j0, int j1, float[] kt, float[] vt, float[] dO, float[] delta,
+                         boolean[] keep, int[] scratch, float[] pz, float[] ds) {
+        int row = (b * p.hq() + h) * p.sq() + i;
+        float li = lse[row];
+        int n = Math.min(j1, limit(i)) - j0;
+        if (li == Float.NEGATIVE_INFINITY || n <= 0) return 0;
+        boolean dropout = p.dropout();
+        if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, n, p.threshold(), keep, scratch);
+        float scale = (float) p.scale(), ks = (float) p.keepScale();
+        dots(q, row * p.d(), kt, n, p.d(), pz);            // scores
+        dots(dO, row * p.dv(), vt, n, p.dv(), ds);         // dO . v
+        for (int jj = 0; jj < n; jj++) {
+            float pr = (float) Math.exp(pz[jj] * scale - li);
+            float z = dropout ? (keep[jj] ? ks : 0) : 1;
+            ds[jj] = pr * (ds[jj] * z - delta[row]) * scale;
+            pz[jj] = pr * z;
+        }
+        return n;
+    }
+
     /** Returns {dq, dk, dv} (null where not wanted) for the output gradient dO (B, Hq, Sq, Dv). */
     float[][] backward(float[] dO, boolean wantQ, boolean wantKV) {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk(), g = p.group();
@@ -175,16 +200,13 @@ final class FlashCpuKernelF32 {
         float[] dq = wantQ ? new float[q.length] : null;
         float[] dk = wantKV ? new float[k.length] : null;
         float[] dvv = wantKV ? new float[v.length] : null;
-        final float scale = (float) p.scale(), ks = (float) p.keepScale();
-        final boolean dropout = p.dropout();
-        int th = dropout ? p.threshold() : 0;
         long cost = (long) BLOCK_K * sq * g * (2L * d + 2L * dv);
         if (wantKV) {
             int nkb = Math.ceilDiv(sk, BLOCK_K);
             CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
                 boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
-                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], sc = new float[BLOCK_K], dp = new float[BLOCK_K];
+                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], pz = new float[BLOCK_K], ds = new float[BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nkb / p.hkv(), kvh = t / nkb % p.hkv(), kb = t % nkb;
                     int j0 = kb * BLOCK_K, j1 = Math.min(sk, j0 + BLOCK_K);
@@ -195,24 +217,11 @@ final class FlashCpuKernelF32 {
                         int qBase = (b * p.hq() + h) * sq;
                         int iStart = p.causal() ? Math.max(0, j0 - p.shift()) : 0;
                         for (int i = iStart; i < sq; i++) {
-                            int row = qBase + i;
-                            float li = lse[row];
-                            if (li == Float.NEGATIVE_INFINITY) continue;
-                            int lim = Math.min(j1, limit(i));
-                            if (lim <= j0) continue;
-                            if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
-                            int qo = row * d, go = row * dv;
-                            dots(q, qo, kt, lim - j0, d, sc);
-                            dots(dO, go, vt, lim - j0, dv, dp);
-                            for (int j = j0; j < lim; j++) {
-                                int ko = (kBase + j) * d, vo = (kBase + j) * dv;
-                                float pr = (float) Math.exp(sc[j - j0] * scale - li);
-                                float z = dropout ? (keep[j - j0] ? ks : 0) : 1;
-                                float dpv = dp[j - j0];
-                                float pz = pr * z;
-                                if (pz != 0) axpy(pz, dO, go, dvv, vo, dv);
-                                float ds = pr * (dpv * z - delta[row]) * scale;
-                                axpy(ds, q, qo, dk, ko, d);
+                            int row = qBase + i, n = rowBlock(b, h, i, j0, j1, kt, vt, dO, delta, keep, scratch, pz, ds);
+                            for (int jj = 0; jj < n; jj++) {
+                                int j = j0 + jj;
+                                if (pz[jj] != 0) axpy(pz[jj], dO, row * dv, dvv, (kBase + j) * dv, dv);
+                                axpy(ds[jj], q, row * d, dk, (kBase + j) * d, d);
                             }
                         }
                     }
@@ -224,7 +233,7 @@ final class FlashCpuKernelF32 {
             CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
                 boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
-                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], sc = new float[BLOCK_K], dp = new float[BLOCK_K];
+                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], pz = new float[BLOCK_K], ds = new float[BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
                     int kBase = (b * p.hkv() + h / g) * sk;
@@ -237,21 +246,8 @@ final class FlashCpuKernelF32 {
                         transposeBlock(k, kBase, j0, j1 - j0, d, kt);
                         transposeBlock(v, kBase, j0, j1 - j0, dv, vt);
                         for (int i = i0; i < i1; i++) {
-                            int row = (b * p.hq() + h) * sq + i;
-                            float li = lse[row];
-                            if (li == Float.NEGATIVE_INFINITY) continue;
-                            int lim = Math.min(j1, limit(i));
-                            if (lim <= j0) continue;
-                            if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
-                            int qo = row * d, go = row * dv;
-                            dots(q, qo, kt, lim - j0, d, sc);
-                            dots(dO, go, vt, lim - j0, dv, dp);
-                            for (int j = j0; j < lim; j++) {
-                                float pr = (float) Math.exp(sc[j - j0] * scale - li);
-                                float z = dropout ? (keep[j - j0] ? ks : 0) : 1;
-                                float ds = pr * (dp[j - j0] * z - delta[row]) * scale;
-                                axpy(ds, k, (kBase + j) * d, dq, qo, d);
-                            }
+                            int row = (b * p.hq() + h) * sq + i, n = rowBlock(b, h, i, j0, j1, kt, vt, dO, delta, keep, scratch, pz, ds);
+                            for (int jj = 0; jj < n; jj++) axpy(ds[jj], k, (kBase + j0 + jj) * d, dq, row * d, d);
                         }
                     }
                 }
