@@ -39,20 +39,6 @@ class QkvPackedAttentionCudaTest {
         return Tensor.fromArray(v, shape).to(dtype).to(GPU);
     }
 
-    /** Part i of (B, S, 3, H, D) as (B, H, S, D), built here independently of the code under test. */
-    private static Tensor view(Tensor qkv, int i) {
-        return qkv.narrow(2, i, 1).squeeze(2).permute(0, 2, 1, 3);
-    }
-
-    private static Tensor[] run(Tensor qkvValues, Tensor w, AttentionOptions opts, boolean packed) {
-        Tensor qkv = qkvValues.detach().requiresGrad(true);
-        Tensor out = packed ? Attention.qkvPackedAttention(qkv, opts)
-                : Attention.scaledDotProductAttention(view(qkv, 0), view(qkv, 1),
-                        view(qkv, 2), opts).transpose(1, 2);
-        out.mul(w).sum().backward();
-        return new Tensor[]{out, qkv.grad()};
-    }
-
     private void check(DType dtype, int b, int s, int h, int d, double dropout, boolean deterministic, boolean misaligned) {
         check(dtype, b, s, h, d, dropout, deterministic, misaligned, true);
     }
@@ -66,7 +52,7 @@ class QkvPackedAttentionCudaTest {
         Tensor w = randn(dtype, b, s, h, d);
         AttentionOptions opts = AttentionOptions.DEFAULT.withCausal(causal).withBackend(AttentionBackend.FLASH_CUDA).withDeterministic(deterministic);
         if (dropout > 0) opts = opts.withDropout(dropout).withDropoutSeed(rnd.nextLong(), 11);
-        Tensor[] want = run(values, w, opts, false), got = run(values, w, opts, true);
+        Tensor[] want = QkvPackedAttentionTest.run(values, w, opts, false), got = QkvPackedAttentionTest.run(values, w, opts, true);
         assertArrayEquals(new int[]{b, s, h, d}, got[0].shape(), why);
         assertArrayEquals(want[0].to(Device.CPU).to(DType.F64).toDoubleArray(), got[0].to(Device.CPU).to(DType.F64).toDoubleArray(), 0.0, "output: " + why);
         assertArrayEquals(want[1].to(Device.CPU).to(DType.F64).toDoubleArray(), got[1].to(Device.CPU).to(DType.F64).toDoubleArray(), 0.0, "qkv gradient: " + why);
@@ -89,7 +75,7 @@ class QkvPackedAttentionCudaTest {
         Tensor values = randn(DType.BF16, 2, 333, 3, 4, 64);
         Tensor w = randn(DType.BF16, 2, 333, 4, 64);
         AttentionOptions opts = AttentionOptions.causal().withBackend(AttentionBackend.FLASH_CUDA).withDropout(0.1).withDropoutSeed(rnd.nextLong(), 0);
-        Tensor[] want = run(values, w, opts, false), got = run(values, w, opts, true);
+        Tensor[] want = QkvPackedAttentionTest.run(values, w, opts, false), got = QkvPackedAttentionTest.run(values, w, opts, true);
         assertArrayEquals(want[0].to(Device.CPU).to(DType.F64).toDoubleArray(), got[0].to(Device.CPU).to(DType.F64).toDoubleArray(), 0.0, "seed " + seed);
         double[] x = got[1].to(Device.CPU).to(DType.F64).toDoubleArray(), y = want[1].to(Device.CPU).to(DType.F64).toDoubleArray();
         double num = 0, den = 0;

@@ -27,12 +27,12 @@ class QkvPackedAttentionTest {
     }
 
     /** Part i of (B, S, 3, H, D) as (B, H, S, D), built here independently of the code under test. */
-    private static Tensor view(Tensor qkv, int i) {
+    static Tensor view(Tensor qkv, int i) {
         return qkv.narrow(2, i, 1).squeeze(2).permute(0, 2, 1, 3);
     }
 
     /** {out, qkv's gradient} for loss sum(out * w), packed or through the three views. */
-    private static Tensor[] run(Tensor qkvValues, Tensor w, AttentionOptions opts, boolean packed) {
+    static Tensor[] run(Tensor qkvValues, Tensor w, AttentionOptions opts, boolean packed) {
         Tensor qkv = qkvValues.detach().requiresGrad(true);
         Tensor out = packed ? Attention.qkvPackedAttention(qkv, opts)
                 : Attention.scaledDotProductAttention(view(qkv, 0), view(qkv, 1),
