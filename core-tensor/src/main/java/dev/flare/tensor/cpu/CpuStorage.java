@@ -8,10 +8,12 @@ import dev.flare.tensor.Storage;
 /** Host storage: one Java array (see {@link HostArrays} for the type per dtype). Released arrays go to the GC. */
 public final class CpuStorage extends Storage {
     private Object array;
+    private final java.lang.ref.Cleaner.Cleanable counted;     // CpuMemory's count of these bytes
 
     public CpuStorage(DType dtype, long numel) {
         super(dtype, numel);
         this.array = HostArrays.allocate(dtype, HostArrays.checkedSize("CPU tensor", numel));
+        this.counted = CpuMemory.track(this, bytes());
     }
 
     /** Wraps an existing array (not copied); its length is the element count. */
@@ -21,6 +23,7 @@ public final class CpuStorage extends Storage {
             throw new IllegalArgumentException("array: expected " + HostArrays.allocate(dtype, 0).getClass().getSimpleName()
                     + " for " + dtype + ", got " + array.getClass().getSimpleName());
         this.array = array;
+        this.counted = CpuMemory.track(this, bytes());
     }
 
     @Override
@@ -40,7 +43,10 @@ public final class CpuStorage extends Storage {
     public byte[] bytes8() { return (byte[]) array(); }
 
     @Override
-    protected void free() { array = null; }
+    protected void free() {
+        array = null;
+        counted.clean();
+    }
 
     @Override
     public void copyFromHost(Object srcArray, int srcIndex, long dstIndex, int count) {

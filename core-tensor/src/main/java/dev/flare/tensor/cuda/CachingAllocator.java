@@ -1,5 +1,7 @@
 package dev.flare.tensor.cuda;
 
+import dev.flare.tensor.Bytes;
+
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -177,11 +179,6 @@ public final class CachingAllocator {
     /** Sets the peak to the current allocated bytes. */
     public synchronized void resetPeak() { peakAllocatedBytes = allocatedBytes; }
 
-    /** "1.5 GiB", "12.0 MiB", "512 B". */
-    static String human(long bytes) {
-        if (bytes < 1024) return bytes + " B";
-        if (bytes < (1L << 20)) return String.format("%.1f KiB", bytes / 1024.0);
-        if (bytes < (1L << 30)) return String.format("%.1f MiB", bytes / (double) (1L << 20));
-        return String.format("%.2f GiB", bytes / (double) (1L << 30));
-    }
+    /** "1.50 GiB", "12.0 MiB", "512 B". */
+    static String human(long bytes) { return Bytes.human(bytes); }
 }
