@@ -3,8 +3,10 @@ package dev.flare.training;
 import dev.flare.autograd.NoGrad;
 import dev.flare.models.gpt.GPT;
 import dev.flare.tensor.Backends;
+import dev.flare.tensor.Device;
 import dev.flare.tensor.MemoryScope;
 import dev.flare.tensor.Tensor;
+import dev.flare.tensor.cpu.CpuMemory;
 import dev.flare.tensor.cuda.CudaBackend;
 import dev.flare.tensor.random.Generator;
 import dev.flare.training.checkpoint.CheckpointStore;
@@ -213,15 +215,19 @@ public final class Trainer implements AutoCloseable {
         model.train();
         try (MemoryScope scope = MemoryScope.open()) {
             for (int micro = 0; micro < cfg.gradAccum(); micro++) {
-                RandomWindows.Batch b = train.next();
-                try {
-                    Tensor loss = model.forward(b.inputs(), b.targets()).loss();
-                    (lossScale == 1 ? loss : loss.mul(lossScale)).div((double) cfg.gradAccum()).backward();
-                    lossSum += loss.item();   // read after the backward is queued: no host wait between the two passes
-                } finally {
-                    if (train.callerReleases()) b.release();
+                // A scope per micro-batch: its activations are freed before the next one's forward, so memory does not
+                // grow with gradAccum (the gradients it leaves behind live in the parameters' unscoped .grad).
+                try (MemoryScope microScope = MemoryScope.open()) {
+                    RandomWindows.Batch b = train.next();
+                    try {
+                        Tensor loss = model.forward(b.inputs(), b.targets()).loss();
+                        (lossScale == 1 ? loss : loss.mul(lossScale)).div((double) cfg.gradAccum()).backward();
+                        lossSum += loss.item();   // read after the backward is queued: no host wait between the two passes
+                    } finally {
+                        if (train.callerReleases()) b.release();
+                    }
+                    weights.accumulateGradients(lossScale);
                 }
-                weights.accumulateGradients(lossScale);
             }
             List<Tensor> params = weights.list();
             parallel.reduceGradients(params);    // before clipping: every rank clips the same mean gradient
@@ -267,8 +273,9 @@ public final class Trainer implements AutoCloseable {
                 Double.isNaN(m.mfu()) ? "" : String.format("  mfu %.1f%%", 100 * m.mfu()),
                 Double.isNaN(m.valLoss()) ? "" : String.format("  val loss %.4f", m.valLoss()));
         // At each evaluation, the device allocator's state: flat numbers over a run mean no leak.
-        if (!Double.isNaN(m.valLoss()) && Backends.of(cfg.device()) instanceof CudaBackend gpu)
-            LOG.info("step {}: {} memory: {}", m.step(), cfg.device(), gpu.memoryStats());
+        if (Double.isNaN(m.valLoss())) return;
+        if (Backends.of(cfg.device()) instanceof CudaBackend gpu) LOG.info("step {}: {} memory: {}", m.step(), cfg.device(), gpu.memoryStats());
+        else if (cfg.device().equals(Device.CPU)) LOG.info("step {}: cpu memory: {}", m.step(), CpuMemory.stats());
     }
 
     /** Mean validation loss over evalIters batches, in eval mode without recording. */

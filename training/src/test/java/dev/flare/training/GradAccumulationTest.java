@@ -1,7 +1,9 @@
 package dev.flare.training;
 
 import dev.flare.models.gpt.GPT;
+import dev.flare.models.gpt.GPTConfig;
 import dev.flare.tensor.Tensor;
+import dev.flare.tensor.cpu.CpuMemory;
 import dev.flare.tensor.random.Generator;
 import dev.flare.training.data.BatchSource;
 import dev.flare.training.data.RandomWindows;
@@ -19,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * Two micro-batches of 4 rows with gradient accumulation train like one batch of the same 8 rows: the same loss and
  * gradient norm at every step (clipping off, so a micro-batch lost, unscaled or double-counted changes the norm).
  * Weights are not compared element by element: AdamW turns the rounding noise of gradients that are zero in exact
- * arithmetic (the key bias under softmax) into full-size updates of either sign.
+ * arithmetic (the key bias under softmax) into full-size updates of either sign. And a step's peak memory does not grow
+ * with the number of micro-batches.
  */
 class GradAccumulationTest {
     @TempDir Path dir;
@@ -69,5 +72,27 @@ class GradAccumulationTest {
             assertEquals(a.get(i).loss(), b.get(i).loss(), 1e-6 * a.get(i).loss(), where);
             assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), 1e-5 * a.get(i).gradNorm(), where + " (an unscaled or lost micro-batch changes the norm)");
         }
+    }
+
+    /** The peak CPU memory of a 2-step run above what was allocated before it. */
+    private long peakAbove(int accum) throws Exception {
+        // context 128: activations (which grow with T and with every micro-batch held) dominate the model's bytes
+        TrainConfig cfg = TrainConfig.small(GPTConfig.preset("nano").withVocabSize(TinyRuns.VOCAB).withBlockSize(128),
+                dir.resolve("mem" + accum)).toBuilder().maxSteps(2).warmupSteps(1).batchSize(4).gradAccum(accum).evalInterval(100).evalIters(1)
+                .seed(seed).build();
+        try (Trainer t = Trainer.create(cfg, TinyRuns.pattern(4000), TinyRuns.pattern(1000))) {
+            System.gc();
+            CpuMemory.resetPeak();
+            long before = CpuMemory.stats().allocatedBytes();
+            t.run(null);
+            return CpuMemory.stats().peakAllocatedBytes() - before;
+        }
+    }
+
+    @Test
+    void microBatchActivationsAreFreedBeforeTheNextMicroBatch() throws Exception {
+        long one = peakAbove(1), four = peakAbove(4);
+        // Holding every micro-batch's activations until the step ends made four about 3x one.
+        assertTrue(four < 1.25 * one, "peak bytes above the start: " + four + " with 4 micro-batches, " + one + " with 1 (seed " + seed + ")");
     }
 }
