@@ -133,8 +133,9 @@ public abstract class Module {
             for (Parameter p : new java.util.LinkedHashSet<>(slots.values())) {
                 Tensor old = p.value();
                 Tensor now = done.computeIfAbsent(old, o -> {
-                    Tensor t = f.apply(o.detach());
-                    return t == o.detach() ? o : t;
+                    Tensor d = o.detach();
+                    Tensor t = f.apply(d);
+                    return t == d ? o : t;              // unchanged (already that dtype or device): keep the very leaf
                 });
                 if (now != old) p.set(now);
             }

@@ -1,6 +1,7 @@
 package dev.flare.nn;
 
 import dev.flare.tensor.DType;
+import dev.flare.tensor.Device;
 import dev.flare.tensor.Tensor;
 import dev.flare.tensor.random.Generator;
 import org.junit.jupiter.api.Test;
@@ -83,6 +84,18 @@ class ModuleTest {
         assertTrue(m.head.value().requiresGrad());
         Tiny t = new Tiny(gen).to(DType.BF16) instanceof Tiny x ? x : null;
         assertEquals(DType.I64, t.steps.value().dtype(), "integer buffers are not cast");
+    }
+
+    @Test
+    void castingToTheDtypeAlreadyHeldKeepsTheVeryParametersAndTheirGradients() {
+        Tied m = new Tied(gen);
+        Tensor w = m.wte.weight.value(), g = Tensor.ones(w.shape());
+        w.setGrad(g);
+        m.to(DType.F32);
+        m.to(Device.CPU);
+        assertSame(w, m.wte.weight.value(), "a cast that changes nothing must not replace the leaf");
+        assertSame(w, m.head.value());
+        assertSame(g, w.grad());
     }
 
     @Test

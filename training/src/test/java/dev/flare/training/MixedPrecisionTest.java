@@ -45,6 +45,26 @@ class MixedPrecisionTest {
             assertArrayEquals(masters.get(i).to(DType.BF16).toFloatArray(), compute.get(i).toFloatArray(), "seed " + seed);
     }
 
+    /**
+     * The masters are views of one F32 buffer and the model's weights views of one BF16 buffer (tied weights one view),
+     * with no gaps or overlaps, so copyToModel is one cast: the same weights as casting each master.
+     */
+    @Test
+    void weightsAreViewsOfFlatBuffersAndCopyToModelRoundsEachMaster() {
+        GPT model = new GPT(TinyRuns.model(0), new Generator(seed));
+        MasterWeights w = MasterWeights.of(model, DType.BF16);
+        dev.flare.tensor.Storage masters = w.list().getFirst().storage(), compute = model.parameters().getFirst().storage();
+        for (Tensor m : w.list()) assertSame(masters, m.storage(), "every master is a view of one buffer");
+        for (Tensor p : model.parameters()) assertSame(compute, p.storage(), "every model weight is a view of one buffer");
+        assertEquals(masters.numel(), w.list().stream().mapToLong(Tensor::numel).sum(), "no gaps, no overlaps");
+        assertEquals(masters.numel(), model.parameters().stream().mapToLong(Tensor::numel).sum());
+        Random r = new Random(seed);
+        for (Tensor m : w.list()) m.copyFrom(Tensor.randn(new Generator(r.nextLong()), m.shape()));
+        w.copyToModel();
+        for (int i = 0; i < w.list().size(); i++)
+            assertArrayEquals(w.list().get(i).to(DType.BF16).toFloatArray(), model.parameters().get(i).toFloatArray(), "seed " + seed);
+    }
+
     @Test
     void gradientsReachTheMastersDividedByTheLossScale() {
         GPT model = new GPT(TinyRuns.model(0), new Generator(seed));
