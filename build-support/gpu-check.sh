@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
-# run. Logs go to $OUT (or ./gpu-out); the summary is printed last.
+# run. Logs go to $OUT (or ./gpu-out), packed into gpu-logs.tgz at the end; the summary is printed last.
 #   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|ncu|hf|gpt2|profile|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
@@ -71,3 +71,5 @@ echo "=== ncu ==="; grep -E "layernorm|Duration|Memory Throughput|DRAM Throughpu
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12
 printf '%s\n' "${summary[@]}"
+# The device tool returns at most 8 files from $OUT: pack every log into one archive (tar xzf gpu-logs.tgz to read).
+(cd "$out" && ls | grep -v '^gpu-logs.tgz$' | tar -czf gpu-logs.tgz --remove-files -T -) 2>/dev/null || true
