@@ -22,6 +22,7 @@ public final class Engine implements AutogradHook {
     @Override
     public void record(OpCall call, Tensor output) {
         output.setGradFn(new Node(call));
+        if (MemoryTrace.isOn()) MemoryTrace.forwardOp(call, output);
     }
 
     @Override
@@ -47,6 +48,7 @@ public final class Engine implements AutogradHook {
         // gradient shares its storage (PyTorch frees it when its last reference goes), and what a node's backward
         // allocates besides its results is released when that node is done. Only leaves' .grad outlive the call.
         long peak = 0;
+        if (MemoryTrace.isOn()) MemoryTrace.backwardStart(root);
         try (NoGrad ignored = NoGrad.enter(); MemoryScope temporaries = MemoryScope.open()) {
             if (!(root.gradFn() instanceof Node rootNode)) {
                 accumulate(root, g);
@@ -63,6 +65,7 @@ public final class Engine implements AutogradHook {
                     // into the slice of the input's gradient, not a zero-padded copy per narrow (PendingGradients)
                     Tensor before = grads.get(node.next[0]);
                     grads.addIntoSlice(node.next[0], n, gy);
+                    if (MemoryTrace.isOn()) MemoryTrace.afterNode(call);
                     if (before != null) grads.releaseIfUnused(before, temporaries);
                     grads.releaseIfUnused(gy, temporaries);
                     peak = Math.max(peak, temporaries.ownedBytes());
@@ -74,6 +77,7 @@ public final class Engine implements AutogradHook {
                     gIn = Gradients.of(call, gy, node);
                     for (Tensor t : gIn) inside.keep(t);
                 }
+                if (MemoryTrace.isOn()) MemoryTrace.afterNode(call);     // the node's high-water mark: results, gradient in
                 for (int i = 0; i < gIn.length; i++) {
                     if (gIn[i] == null || !node.wants(i)) continue;
                     if (node.next[i] == null) {
@@ -91,6 +95,7 @@ public final class Engine implements AutogradHook {
             }
         } finally {
             LAST_PEAK_TEMPORARY_BYTES.set(peak);
+            if (MemoryTrace.isOn()) MemoryTrace.backwardEnd();
         }
     }
 

@@ -18,6 +18,12 @@ public interface Backend {
 
     Storage allocate(DType dtype, long numel);
 
+    /**
+     * Bytes of tensor storage allocated on this device now (on CUDA the caching allocator's blocks in use, rounded to
+     * their size classes; cached free blocks not counted): what diagnostics such as autograd's memory trace sample.
+     */
+    long allocatedBytes();
+
     /** dst[i] = convert(src[i]); same shape; any strides on both sides (dst may be a strided view). */
     void copy(Tensor src, Tensor dst);
 

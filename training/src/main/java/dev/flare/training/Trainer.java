@@ -1,5 +1,6 @@
 package dev.flare.training;
 
+import dev.flare.autograd.MemoryTrace;
 import dev.flare.autograd.NoGrad;
 import dev.flare.models.gpt.GPT;
 import dev.flare.tensor.Backends;
@@ -220,9 +221,11 @@ public final class Trainer implements AutoCloseable {
                 try (MemoryScope microScope = MemoryScope.open()) {
                     RandomWindows.Batch b = train.next();
                     try {
+                        MemoryTrace.startForward(cfg.device());
                         Tensor loss = model.forward(b.inputs(), b.targets()).loss();
                         (lossScale == 1 ? loss : loss.mul(lossScale)).div((double) cfg.gradAccum()).backward();
                         lossSum += loss.item();   // read after the backward is queued: no host wait between the two passes
+                        if (MemoryTrace.isOn() && step < 3) LOG.info("step {}, micro-batch {}: {}", step + 1, micro + 1, MemoryTrace.lastReport());
                     } finally {
                         if (train.callerReleases()) b.release();
                     }

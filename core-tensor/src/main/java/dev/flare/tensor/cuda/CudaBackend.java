@@ -79,6 +79,9 @@ public final class CudaBackend implements Backend {
     /** Allocator statistics of this device. */
     public MemoryStats memoryStats() { return allocator.cache().stats(); }
 
+    @Override
+    public long allocatedBytes() { return memoryStats().allocatedBytes(); }
+
     /**
      * Switches GPU timing of every kernel launch and cuBLAS call on this device on or off (default: the system
      * property flare.cuda.profile). Costs a few microseconds of host time per call while on.
