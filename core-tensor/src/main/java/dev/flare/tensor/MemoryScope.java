@@ -41,9 +41,11 @@ public final class MemoryScope implements AutoCloseable {
     /** The innermost open scope of this thread, or null. */
     public static MemoryScope current() { return STACK.get().peek(); }
 
-    static void track(Storage storage) {
+    /** Gives new storage to this thread's innermost scope; whether there was one. */
+    static boolean track(Storage storage) {
         MemoryScope s = STACK.get().peek();
         if (s != null) s.add(storage);
+        return s != null;
     }
 
     private void add(Storage storage) {
@@ -75,7 +77,11 @@ public final class MemoryScope implements AutoCloseable {
      */
     public static Tensor detach(Tensor tensor) {
         Storage storage = tensor.storage();
-        for (MemoryScope s : STACK.get()) if (s.remove(storage)) return tensor;
+        for (MemoryScope s : STACK.get())
+            if (s.remove(storage)) {
+                storage.leftScopes();
+                return tensor;
+            }
         return tensor;
     }
 
@@ -107,6 +113,7 @@ public final class MemoryScope implements AutoCloseable {
             if (s == this) seen = true;
         }
         if (parent != null) parent.add(storage);
+        else storage.leftScopes();
     }
 
     /** Number of storages this scope will release on close. */

@@ -12,14 +12,31 @@ public abstract class Storage {
     /** Bumped by every in-place write through a tensor, so autograd can detect a changed saved tensor. */
     private int version;
     private final Throwable allocationSite;
+    private boolean scoped;
 
     protected Storage(DType dtype, long numel) {
         if (numel < 0) throw new IllegalArgumentException("numel: expected >= 0, got " + numel);
         this.dtype = dtype;
         this.numel = numel;
         this.allocationSite = Boolean.getBoolean("flare.debug.alloc") ? new Throwable("allocated here") : null;
-        MemoryScope.track(this);
+        scoped = MemoryScope.track(this);
     }
+
+    /** Whether a {@link MemoryScope} owns this storage (and will release it when it closes). */
+    public final boolean isScoped() { return scoped; }
+
+    /** Called by MemoryScope when this storage leaves its last scope unreleased (detached, or kept past the outermost). */
+    final void leftScopes() {
+        scoped = false;
+        onUnscoped();
+    }
+
+    /**
+     * Hook: the storage is now owned by the caller, released by {@link #release()} or never (then only the garbage
+     * collector reclaims it). Runs at most once, and only for storage created inside a scope; a backend checks
+     * {@link #isScoped()} after construction for the rest.
+     */
+    protected void onUnscoped() {}
 
     public final DType dtype() { return dtype; }
 

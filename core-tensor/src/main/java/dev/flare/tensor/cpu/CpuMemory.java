@@ -37,23 +37,28 @@ public final class CpuMemory {
     /** Sets the peak to the bytes allocated now (to measure the peak of one phase, such as a training step). */
     public static void resetPeak() { PEAK.set(ALLOCATED.get()); }
 
-    /**
-     * Counts {@code bytes} for {@code owner} until the returned handle is cleaned (on release) or owner becomes
-     * unreachable, whichever comes first; either way they are subtracted once.
-     */
-    static Cleaner.Cleanable track(Object owner, long bytes) {
+    static void count(long bytes) {
         long now = ALLOCATED.addAndGet(bytes);
         STORAGES.incrementAndGet();
         PEAK.accumulateAndGet(now, Math::max);
+    }
+
+    static void uncount(long bytes) {
+        ALLOCATED.addAndGet(-bytes);
+        STORAGES.decrementAndGet();
+    }
+
+    /**
+     * Uncounts {@code bytes} when owner becomes unreachable, or when the returned handle is cleaned (on release),
+     * whichever comes first: once either way.
+     */
+    static Cleaner.Cleanable uncountWhenCollected(Object owner, long bytes) {
         return CLEANER.register(owner, new Uncount(bytes));
     }
 
     /** Must not refer to the storage (it would never become unreachable). */
     private record Uncount(long bytes) implements Runnable {
         @Override
-        public void run() {
-            ALLOCATED.addAndGet(-bytes);
-            STORAGES.decrementAndGet();
-        }
+        public void run() { uncount(bytes); }
     }
 }

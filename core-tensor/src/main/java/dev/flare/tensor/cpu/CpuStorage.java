@@ -8,12 +8,15 @@ import dev.flare.tensor.Storage;
 /** Host storage: one Java array (see {@link HostArrays} for the type per dtype). Released arrays go to the GC. */
 public final class CpuStorage extends Storage {
     private Object array;
-    private final java.lang.ref.Cleaner.Cleanable counted;     // CpuMemory's count of these bytes
+    // Unscoped storage only: uncounts the bytes from CpuMemory if the storage is collected unreleased. Scoped storage
+    // needs none (its scope releases it): a Cleaner per storage would give the GC a phantom reference to process for
+    // each of a training step's thousands of temporaries.
+    private java.lang.ref.Cleaner.Cleanable collected;
 
     public CpuStorage(DType dtype, long numel) {
         super(dtype, numel);
         this.array = HostArrays.allocate(dtype, HostArrays.checkedSize("CPU tensor", numel));
-        this.counted = CpuMemory.track(this, bytes());
+        countBytes();
     }
 
     /** Wraps an existing array (not copied); its length is the element count. */
@@ -23,7 +26,7 @@ public final class CpuStorage extends Storage {
             throw new IllegalArgumentException("array: expected " + HostArrays.allocate(dtype, 0).getClass().getSimpleName()
                     + " for " + dtype + ", got " + array.getClass().getSimpleName());
         this.array = array;
-        this.counted = CpuMemory.track(this, bytes());
+        countBytes();
     }
 
     @Override
@@ -42,10 +45,21 @@ public final class CpuStorage extends Storage {
     public long[] longs() { return (long[]) array(); }
     public byte[] bytes8() { return (byte[]) array(); }
 
+    private void countBytes() {
+        CpuMemory.count(bytes());
+        if (!isScoped()) onUnscoped();
+    }
+
+    @Override
+    protected void onUnscoped() {
+        if (collected == null && !isReleased()) collected = CpuMemory.uncountWhenCollected(this, bytes());
+    }
+
     @Override
     protected void free() {
         array = null;
-        counted.clean();
+        if (collected != null) collected.clean();
+        else CpuMemory.uncount(bytes());
     }
 
     @Override

@@ -56,6 +56,29 @@ class CpuMemoryTest {
     void unreleasedStorageIsUncountedWhenCollected() throws InterruptedException {
         long before = settled();
         Tensor.zeros(DType.F32, Device.CPU, 64 * 1024 * 1024 / 4);           // 64 MiB, unscoped, unreferenced
+        assertUncountedOnceCollected(before);
+    }
+
+    @Test
+    void storageThatLeavesItsScopesIsUncountedWhenCollected() throws InterruptedException {
+        long before = settled();
+        try (MemoryScope outer = MemoryScope.open()) {
+            try (MemoryScope inner = MemoryScope.open()) {
+                inner.keep(Tensor.zeros(DType.F32, Device.CPU, 64 * 1024 * 1024 / 4));    // moves to outer
+                MemoryScope.detach(Tensor.zeros(DType.F32, Device.CPU, 16));              // unscoped, unreferenced
+            }
+            assertEquals(before + 64 * MIB + 64, CpuMemory.stats().allocatedBytes(), "kept: still counted in outer");
+            Tensor released = Tensor.zeros(DType.F32, Device.CPU, 1);
+            released.release();
+            outer.keep(released);                                   // past the outermost, already released: no recount
+        }
+        assertTrue(CpuMemory.stats().allocatedBytes() <= before + 64, "outer released the kept 64 MiB");
+        long after = Long.MAX_VALUE;
+        for (int i = 0; i < 100 && after != before; i++) after = collect();
+        assertEquals(before, after, "the detached 64 bytes are uncounted once collected; the released one not twice");
+    }
+
+    private static void assertUncountedOnceCollected(long before) throws InterruptedException {
         assertTrue(CpuMemory.stats().allocatedBytes() >= before + 64 * MIB);
         long after = Long.MAX_VALUE;
         for (int i = 0; i < 100 && after >= before + 64 * MIB; i++) after = collect();
