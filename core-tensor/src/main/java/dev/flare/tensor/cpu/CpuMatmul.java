@@ -17,9 +17,17 @@ final class CpuMatmul {
 
     static void matmul(Tensor a, Tensor b, Tensor out) {
         if (a.dtype().isHalf()) {
-            Tensor c = Tensor.empty(DType.F32, out.device(), out.shape());
-            matmul(widen(a), widen(b), c);
-            CpuElementwise.copy(c, out);
+            // F32 copies for this call only: released here, not when the caller's scope closes (a BF16 model's forward
+            // would otherwise hold an F32 copy of every weight, the LM head's included, until the step ended)
+            Tensor wa = widen(a), wb = widen(b), c = Tensor.empty(DType.F32, out.device(), out.shape());
+            try {
+                matmul(wa, wb, c);
+                CpuElementwise.copy(c, out);
+            } finally {
+                wa.release();
+                wb.release();
+                c.release();
+            }
             return;
         }
         int r = out.dim();

@@ -1,6 +1,7 @@
 package dev.flare.tensor.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.flare.tensor.DType;
@@ -42,6 +43,22 @@ class CpuMatmulTest {
             if (!(Math.abs(got[i] - want[i]) <= tol)) {
                 fail(what + " " + a.dtype() + " out " + Arrays.toString(os) + " at flat index " + i + ": got " + got[i]
                         + ", expected " + want[i] + " within " + tol + "; " + TestSeeds.describe(seed));
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionMatmulLeavesOnlyItsOutputAllocated() {
+        for (DType t : new DType[]{DType.BF16, DType.F16}) {
+            Tensor a = randn(t, 3, 40, 24), b = randn(t, 24, 56);
+            Tensor want = a.to(DType.F32).matmul(b.to(DType.F32)).to(t);
+            try (dev.flare.tensor.MemoryScope ignored = dev.flare.tensor.MemoryScope.open()) {
+                long before = CpuMemory.stats().allocatedBytes();
+                Tensor out = a.matmul(b);
+                long grew = CpuMemory.stats().allocatedBytes() - before;   // at most: a collection may uncount other garbage
+                assertTrue(grew <= out.numel() * 2, t + ": the F32 copies of a, b and the result must be released inside"
+                        + " the call; the count grew by " + grew + " bytes for a " + out.numel() * 2 + "-byte result");
+                assertEquals(Arrays.toString(want.toFloatArray()), Arrays.toString(out.toFloatArray()), t + ", " + TestSeeds.describe(seed));
             }
         }
     }
