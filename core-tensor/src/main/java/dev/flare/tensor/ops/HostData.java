@@ -18,12 +18,17 @@ public final class HostData {
         if (!x.device().isCpu()) {
             Tensor dense = x.isContiguous() && x.offset() == 0 && x.numel() == x.storage().numel() ? x : rawCopy(x);
             Object host = HostArrays.allocate(x.dtype(), HostArrays.checkedSize("to(cpu)", x.numel()));
-            dense.storage().copyToHost(dense.offset(), host, 0, (int) x.numel());
+            try {
+                dense.storage().copyToHost(dense.offset(), host, 0, (int) x.numel());   // returns once the copy is done
+            } finally {
+                if (dense != x) dense.release();
+            }
             src = Tensor.of(new CpuStorage(x.dtype(), host), x.shape(), Shapes.contiguousStrides(x.shape()), 0);
         }
         if (src.dtype() == dtype && src.isContiguous()) return src;
         Tensor out = Tensor.empty(dtype, Device.CPU, x.shape());
         out.backend().copy(src, out);
+        if (src != x) src.release();      // temporaries go now, not when the caller's scope closes
         return out;
     }
 
@@ -39,6 +44,7 @@ public final class HostData {
         int n = (int) c.numel();
         Object copy = HostArrays.allocate(dtype, n);
         System.arraycopy(((CpuStorage) c.storage()).array(), (int) c.offset(), copy, 0, n);
+        if (c != x) c.release();          // a contiguous or converted copy made for this call only
         return copy;
     }
 
@@ -70,14 +76,16 @@ public final class HostData {
     public static Tensor toDevice(Tensor x, Device device) {
         if (x.device().equals(device)) return x;
         Checks.live(x);
-        Tensor src = x.device().isCpu() ? x : toCpu(x, x.dtype());
-        if (!src.isContiguous() || src.offset() != 0 || src.numel() != src.storage().numel()) src = rawCopy(src);
-        Tensor out = Tensor.empty(x.dtype(), device, x.shape());
+        Tensor out;
         if (device.isCpu()) {
-            out.backend().copy(src, out);
+            out = toCpu(x, x.dtype());                 // from a GPU: always a new contiguous CPU tensor
         } else {
-            Object host = ((CpuStorage) src.storage()).array();
-            out.storage().copyFromHost(host, 0, 0, (int) x.numel());
+            Tensor src = x.device().isCpu() ? x : toCpu(x, x.dtype());
+            Tensor dense = src.isContiguous() && src.offset() == 0 && src.numel() == src.storage().numel() ? src : rawCopy(src);
+            out = Tensor.empty(x.dtype(), device, x.shape());
+            out.storage().copyFromHost(((CpuStorage) dense.storage()).array(), 0, 0, (int) x.numel());
+            if (dense != src) dense.release();
+            if (src != x) src.release();
         }
         return Recording.needed(x) ? Recording.record(new OpCall.ToDevice(x, device), out) : out;
     }
