@@ -57,9 +57,17 @@ public abstract class Storage {
 
     /** Returns the memory (to the allocator, or to the garbage collector on the CPU). Idempotent. */
     public final void release() {
-        if (released) return;
-        released = true;
+        if (!RELEASED.compareAndSet(this, false, true)) return;     // once, even when two threads race to release
         free();
+    }
+
+    private static final java.lang.invoke.VarHandle RELEASED;
+    static {
+        try {
+            RELEASED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Storage.class, "released", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     protected abstract void free();

@@ -12,6 +12,9 @@ public final class CpuStorage extends Storage {
     // needs none (its scope releases it): a Cleaner per storage would give the GC a phantom reference to process for
     // each of a training step's thousands of temporaries.
     private java.lang.ref.Cleaner.Cleanable collected;
+    // Set once the bytes are counted: a constructor that fails after Storage handed this to a scope (a size over the
+    // limit, an array of the wrong type, out of heap) leaves a storage the scope will free but that was never counted.
+    private boolean counted;
 
     public CpuStorage(DType dtype, long numel) {
         super(dtype, numel);
@@ -47,19 +50,20 @@ public final class CpuStorage extends Storage {
 
     private void countBytes() {
         CpuMemory.count(bytes());
+        counted = true;
         if (!isScoped()) onUnscoped();
     }
 
     @Override
     protected void onUnscoped() {
-        if (collected == null && !isReleased()) collected = CpuMemory.uncountWhenCollected(this, bytes());
+        if (counted && collected == null && !isReleased()) collected = CpuMemory.uncountWhenCollected(this, bytes());
     }
 
     @Override
     protected void free() {
         array = null;
         if (collected != null) collected.clean();
-        else CpuMemory.uncount(bytes());
+        else if (counted) CpuMemory.uncount(bytes());
     }
 
     @Override

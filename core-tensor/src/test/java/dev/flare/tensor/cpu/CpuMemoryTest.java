@@ -44,6 +44,17 @@ class CpuMemoryTest {
     }
 
     @Test
+    void aStorageWhoseConstructionFailedInAScopeIsNotUncounted() throws InterruptedException {
+        long before = settled(), storages = CpuMemory.stats().storages();
+        try (MemoryScope ignored = MemoryScope.open()) {
+            assertThrows(IllegalArgumentException.class, () -> new CpuStorage(DType.F32, new double[8]), "wrong array type");
+            assertThrows(IllegalArgumentException.class, () -> new CpuStorage(DType.F32, 1L << 40), "over the array limit");
+        }
+        assertEquals(before, CpuMemory.stats().allocatedBytes(), "the scope freed storages that were never counted");
+        assertEquals(storages, CpuMemory.stats().storages());
+    }
+
+    @Test
     void wrappedArraysCountToo() throws InterruptedException {
         long before = settled();
         Tensor t = Tensor.fromArray(new long[1000], 10, 100);
