@@ -62,7 +62,8 @@ public final class Trainer implements AutoCloseable {
     /**
      * A trainer for a fresh F32 model on cfg.device(). dropout must be the generator the model was built with
      * (its dropout layers draw from it), so checkpoints can restore its position. With bf16/fp16 the model is
-     * cast to that dtype here and its F32 weights become the master weights.
+     * given weights of that dtype here and its F32 values become the master weights (its former F32 tensors are
+     * released: see {@link MasterWeights}).
      */
     public Trainer(TrainConfig cfg, GPT model, Generator dropout, RandomWindows train, RandomWindows val) throws IOException {
         this(cfg, model, dropout, train, val, DataParallel.single());
@@ -225,7 +226,7 @@ public final class Trainer implements AutoCloseable {
                         Tensor loss = model.forward(b.inputs(), b.targets()).loss();
                         (lossScale == 1 ? loss : loss.mul(lossScale)).div((double) cfg.gradAccum()).backward();
                         lossSum += loss.item();   // read after the backward is queued: no host wait between the two passes
-                        if (MemoryTrace.isOn() && step < 3) LOG.info("step {}, micro-batch {}: {}", step + 1, micro + 1, MemoryTrace.lastReport());
+                        if (MemoryTrace.isOn() && step < 3 && parallel.group().isMain()) LOG.info("step {}, micro-batch {}: {}", step + 1, micro + 1, MemoryTrace.lastReport());
                     } finally {
                         if (train.callerReleases()) b.release();
                     }

@@ -41,7 +41,11 @@ class GradAccumulationTest {
     }
 
     private List<StepMetrics> train(int batch, int accum, List<RandomWindows.Batch> batches, String out) throws Exception {
-        TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir.resolve(out), 4, seed).toBuilder()
+        return train(batch, accum, batches, out, Precision.FP32);
+    }
+
+    private List<StepMetrics> train(int batch, int accum, List<RandomWindows.Batch> batches, String out, Precision precision) throws Exception {
+        TrainConfig cfg = TinyRuns.config(TinyRuns.model(0), dir.resolve(out), 4, seed).toBuilder().precision(precision)
                 .batchSize(batch).gradAccum(accum).gradClip(0).evalInterval(100).build();   // no clipping: compare raw norms
         Generator gen = new Generator(seed);
         GPT model = new GPT(cfg.model(), gen);
@@ -55,6 +59,34 @@ class GradAccumulationTest {
 
     @Test
     void accumulatingMicroBatchesEqualsOneBigBatch() throws Exception {
+        List<RandomWindows.Batch>[] data = wholeAndHalves();
+        List<StepMetrics> a = train(8, 1, data[0], "a"), b = train(4, 2, data[1], "b");
+        assertEquals(4, a.size());
+        for (int i = 0; i < a.size(); i++) {
+            String where = "step " + (i + 1) + ", seed " + seed;
+            assertEquals(a.get(i).loss(), b.get(i).loss(), 1e-6 * a.get(i).loss(), where);
+            assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), 1e-5 * a.get(i).gradNorm(), where + " (an unscaled or lost micro-batch changes the norm)");
+        }
+    }
+
+    /**
+     * The same with BF16 compute and F32 masters (the first micro-batch is cast into the masters, the second added):
+     * equal up to BF16 rounding of the gradients (two rounded halves against one rounded whole).
+     */
+    @Test
+    void accumulatingBf16MicroBatchesMatchesOneBigBatch() throws Exception {
+        List<RandomWindows.Batch>[] data = wholeAndHalves();
+        List<StepMetrics> a = train(8, 1, data[0], "a16", Precision.BF16), b = train(4, 2, data[1], "b16", Precision.BF16);
+        for (int i = 0; i < a.size(); i++) {
+            String where = "step " + (i + 1) + ", seed " + seed;
+            assertEquals(a.get(i).loss(), b.get(i).loss(), 2e-3 * a.get(i).loss(), where);
+            assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), 2e-2 * a.get(i).gradNorm(), where + " (seen: within 5e-3; a lost micro-batch moves it far more)");
+        }
+    }
+
+    /** {one batch of 8 random rows}, {the same rows as two batches of 4}. */
+    @SuppressWarnings("unchecked")
+    private List<RandomWindows.Batch>[] wholeAndHalves() {
         Random r = new Random(seed);
         long[] x = new long[8 * TinyRuns.CONTEXT], y = new long[x.length];
         for (int i = 0; i < x.length; i++) {
@@ -65,13 +97,7 @@ class GradAccumulationTest {
         List<RandomWindows.Batch> whole = List.of(new RandomWindows.Batch(xs, ys));
         List<RandomWindows.Batch> halves = List.of(new RandomWindows.Batch(xs.narrow(0, 0, 4).contiguous(), ys.narrow(0, 0, 4).contiguous()),
                 new RandomWindows.Batch(xs.narrow(0, 4, 4).contiguous(), ys.narrow(0, 4, 4).contiguous()));
-        List<StepMetrics> a = train(8, 1, whole, "a"), b = train(4, 2, halves, "b");
-        assertEquals(4, a.size());
-        for (int i = 0; i < a.size(); i++) {
-            String where = "step " + (i + 1) + ", seed " + seed;
-            assertEquals(a.get(i).loss(), b.get(i).loss(), 1e-6 * a.get(i).loss(), where);
-            assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), 1e-5 * a.get(i).gradNorm(), where + " (an unscaled or lost micro-batch changes the norm)");
-        }
+        return new List[]{whole, halves};
     }
 
     /** The peak CPU memory of a 2-step run above what was allocated before it. */

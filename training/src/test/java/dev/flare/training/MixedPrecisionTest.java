@@ -65,6 +65,30 @@ class MixedPrecisionTest {
             assertArrayEquals(w.list().get(i).to(DType.BF16).toFloatArray(), model.parameters().get(i).toFloatArray(), "seed " + seed);
     }
 
+    /**
+     * The flat layout releases the model's former F32 tensors (their values now live in the flat masters), and the
+     * per-tensor layout (a model on several devices) keeps them as the masters; both give the model the same weights.
+     */
+    @Test
+    void flatAndPerTensorLayoutsGiveTheSameWeights() {
+        GPT flatModel = new GPT(TinyRuns.model(0), new Generator(seed)), perModel = new GPT(TinyRuns.model(0), new Generator(seed));
+        List<Tensor> formerFlat = flatModel.parameters(), formerPer = perModel.parameters();
+        MasterWeights flat = MasterWeights.of(flatModel, DType.BF16), per = MasterWeights.of(perModel, DType.BF16, false);
+        for (Tensor t : formerFlat) assertTrue(t.storage().isReleased(), "the flat layout releases the former F32 tensors");
+        for (int i = 0; i < formerPer.size(); i++) assertSame(formerPer.get(i), per.list().get(i), "per tensor: they are the masters");
+        assertNotSame(per.list().get(0).storage(), per.list().get(1).storage());
+        Random r = new Random(seed);
+        for (int i = 0; i < flat.list().size(); i++) {
+            Tensor values = Tensor.randn(new Generator(r.nextLong()), flat.list().get(i).shape());
+            flat.list().get(i).copyFrom(values);
+            per.list().get(i).copyFrom(values);
+        }
+        flat.copyToModel();
+        per.copyToModel();
+        for (int i = 0; i < flat.list().size(); i++)
+            assertArrayEquals(perModel.parameters().get(i).toFloatArray(), flatModel.parameters().get(i).toFloatArray(), "seed " + seed);
+    }
+
     @Test
     void gradientsReachTheMastersDividedByTheLossScale() {
         GPT model = new GPT(TinyRuns.model(0), new Generator(seed));

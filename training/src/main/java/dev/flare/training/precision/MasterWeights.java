@@ -16,10 +16,15 @@ import java.util.Set;
 
 /**
  * The weights the optimizer updates (F32 "masters") and the copy the model computes with. For F32 training they
- * are the same tensors. For BF16/F16 the model is cast in place to the compute dtype and keeps running
- * forward/backward (and dropout, with its own generator) as before, while its former F32 tensors become the
- * masters: after each backward the compute gradients are added into F32 master gradients (divided by the loss
- * scale) and cleared, and after the optimizer step the masters are rounded back into the model.
+ * are the same tensors. For BF16/F16 the model's weights are replaced by compute-dtype copies and it keeps running
+ * forward/backward (and dropout, with its own generator) as before, while the masters hold its F32 values: after
+ * each backward the compute gradients are added into F32 master gradients (divided by the loss scale) and cleared,
+ * and after the optimizer step the masters are rounded back into the model.
+ *
+ * <p>With the flat layout (the default where it fits: one device, at most 2^31 elements) the masters are views of
+ * one F32 buffer and the model's weights views of one compute-dtype buffer, and the model's former F32 tensors are
+ * <b>released</b>: read the weights through {@link #named()} or the model afterwards, not through tensors taken from
+ * the model before (they throw "already released").
  */
 public final class MasterWeights {
     private final Map<String, Tensor> masters = new LinkedHashMap<>();     // by the model's parameter names
@@ -39,8 +44,16 @@ public final class MasterWeights {
 
     private MasterWeights(GPT model) { this.model = model; }
 
-    /** Takes over model's weights: keeps them as masters and, for a lower compute dtype, casts the model. */
+    /** Takes over model's weights: keeps them as masters and, for a lower compute dtype, casts the model (flat where it fits). */
     public static MasterWeights of(GPT model, DType compute) {
+        return of(model, compute, true);
+    }
+
+    /**
+     * As above; flat = false keeps one tensor per weight (the former F32 tensors become the masters, the model is cast
+     * tensor by tensor), as a model on several devices gets: one cast per weight per step instead of one in all.
+     */
+    public static MasterWeights of(GPT model, DType compute, boolean flat) {
         MasterWeights w = new MasterWeights(model);
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         model.namedParameters().forEach((name, p) -> {
@@ -51,7 +64,7 @@ public final class MasterWeights {
                 throw new IllegalArgumentException("model: master weights must be F32, found a " + m.dtype()
                         + " parameter; build the model in F32 and let the trainer cast it");
         if (compute == DType.F32) return w;
-        if (flatLayout(w.masters.values().stream().toList())) w.flatWeights(compute);
+        if (flat && flatLayout(w.masters.values().stream().toList())) w.flatWeights(compute);
         model.to(compute);                                       // what flatWeights did not cast (all of it without it)
         Map<String, Tensor> now = new LinkedHashMap<>();
         model.namedParameters().forEach((name, p) -> now.put(name, p.value()));
