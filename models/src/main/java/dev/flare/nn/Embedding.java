@@ -23,7 +23,7 @@ public final class Embedding extends Module {
         if (num <= 0 || dim <= 0) throw new IllegalArgumentException("Embedding: expected positive sizes, got num=" + num + ", dim=" + dim);
         if (paddedNum < num) throw new IllegalArgumentException("paddedNum: expected >= num (" + num + "), got " + paddedNum);
         this.num = num;
-        Tensor drawn = Tensor.randn(gen, num, dim).mul(0.02);
+        Tensor drawn = ParameterInit.normal(gen, 0.02, num, dim);
         Tensor initial = paddedNum == num ? drawn : Tensor.cat(List.of(drawn, Tensor.zeros(paddedNum - num, dim)), 0);
         weight = registerParameter("weight", initial);
     }

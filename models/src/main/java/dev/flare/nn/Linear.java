@@ -17,7 +17,7 @@ public final class Linear extends Module {
         if (in <= 0 || out <= 0) throw new IllegalArgumentException("Linear: expected positive sizes, got in=" + in + ", out=" + out);
         this.in = in;
         this.out = out;
-        this.weight = registerParameter("weight", Tensor.randn(gen, in, out).mul(std));
+        this.weight = registerParameter("weight", ParameterInit.normal(gen, std, in, out));
         this.bias = bias ? registerParameter("bias", Tensor.zeros(out)) : null;
     }
 

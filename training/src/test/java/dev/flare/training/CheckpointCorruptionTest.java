@@ -57,6 +57,32 @@ class CheckpointCorruptionTest {
         assertTrue(m.contains("optimizer.safetensors is corrupt: CRC-32C"), m + " (seed " + seed + ")");
     }
 
+    /**
+     * Loading for inference reads and checks trainer.json and the weights only: a damaged optimizer file does not stop
+     * sampling (resuming still refuses it, above), a damaged weights file does.
+     */
+    @Test
+    void inferenceNeedsOnlyTheWeightsFile() throws Exception {
+        Files.write(ck.resolve(TrainerCheckpoint.OPTIMIZER), new byte[]{1, 2, 3});
+        TrainerCheckpoint.Weights w = TrainerCheckpoint.readWeights(ck);
+        assertEquals(2, w.state().step());
+        assertEquals(TrainerCheckpoint.read(saveAnother()).weights().keySet(), w.weights().keySet());
+        Path f = ck.resolve(TrainerCheckpoint.MODEL);
+        byte[] b = Files.readAllBytes(f);
+        b[b.length - 1 - rnd.nextInt(b.length / 2)] ^= 1;
+        Files.write(f, b);
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> TrainerCheckpoint.readWeights(ck));
+        assertTrue(e.getMessage().contains("model.safetensors is corrupt: CRC-32C"), e.getMessage() + " (seed " + seed + ")");
+    }
+
+    private Path saveAnother() throws Exception {
+        Path other = dir.resolve("other");
+        try (Trainer t = Trainer.create(TinyRuns.config(TinyRuns.model(0.1), other, 2, seed), data, data)) {
+            t.run(null);
+        }
+        return other.resolve("step-00000002");
+    }
+
     @Test
     void aTruncatedStateFileIsNotParsedAsDefaults() throws Exception {
         Path f = ck.resolve(TrainerCheckpoint.STATE);

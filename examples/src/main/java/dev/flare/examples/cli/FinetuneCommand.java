@@ -2,6 +2,7 @@ package dev.flare.examples.cli;
 
 import dev.flare.models.gpt.GPT;
 import dev.flare.models.gpt.GPTConfig;
+import dev.flare.nn.ParameterInit;
 import dev.flare.tensor.Tensor;
 import dev.flare.tensor.random.Generator;
 import dev.flare.training.TrainConfig;
@@ -55,9 +56,10 @@ public final class FinetuneCommand implements Callable<Integer> {
         TrainConfig cfg = TrainingRun.config(model, s);
         Tokens[] parts = TrainingRun.split(loaded.tokenizer().encode(text), loaded.tokenizer().vocabSize(), context);
 
-        // A fresh model of the cropped shape on the run's generator (its dropout draws from it), then the weights.
+        // A model of the cropped shape on the run's generator (its dropout draws from it), then the weights (no random
+        // initialisation first: they would all be overwritten).
         Generator gen = new Generator(cfg.seed());
-        GPT gpt = new GPT(model, gen);
+        GPT gpt = ParameterInit.skipped(() -> new GPT(model, gen));
         gpt.loadStateDict(cropped(loaded.model().stateDict(), context), true);
         gpt.to(cfg.device());
         new CheckpointStore(cfg.outDir(), cfg.keepLast()).deleteAll();

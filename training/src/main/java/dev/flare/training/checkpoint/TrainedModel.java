@@ -3,6 +3,7 @@ package dev.flare.training.checkpoint;
 import dev.flare.models.gpt.GPT;
 import dev.flare.models.text.Tokenizer;
 import dev.flare.models.text.TokenizerFile;
+import dev.flare.nn.ParameterInit;
 import dev.flare.tensor.random.Generator;
 
 import java.io.IOException;
@@ -36,10 +37,10 @@ public record TrainedModel(GPT model, Tokenizer tokenizer, Path checkpoint) {
     }
 
     private static TrainedModel fromCheckpoint(Path dir) throws IOException {
-        TrainerCheckpoint.Contents c = TrainerCheckpoint.read(dir);
+        TrainerCheckpoint.Weights c = TrainerCheckpoint.readWeights(dir);   // not the optimizer state
         Tokenizer tok = TokenizerFile.find(dir).orElseThrow(() -> new IllegalArgumentException(dir + ": no "
                 + TokenizerFile.NAME + " in the checkpoint or its run folder (runs of flare train write one into --out)"));
-        GPT model = new GPT(c.state().config().model(), new Generator(0));   // random weights, all overwritten
+        GPT model = ParameterInit.skipped(() -> new GPT(c.state().config().model(), new Generator(0)));   // zeros, all overwritten
         try {
             model.loadStateDict(c.weights(), true);
         } catch (IllegalArgumentException e) {

@@ -4,6 +4,7 @@ import dev.flare.autograd.NoGrad;
 import dev.flare.models.gpt.GPT;
 import dev.flare.models.gpt.GPTConfig;
 import dev.flare.nn.LoadReport;
+import dev.flare.nn.ParameterInit;
 import dev.flare.nn.io.SafeTensors;
 import dev.flare.tensor.DType;
 import dev.flare.tensor.Device;
@@ -54,7 +55,7 @@ public final class HfGpt2 {
     public static GPT load(Path dir, DType dtype) throws IOException {
         HfGpt2Config.torchName(dtype);                       // rejects non-float dtypes with a clear message
         HfGpt2Config cfg = HfGpt2Config.read(dir.resolve(CONFIG));
-        GPT model = new GPT(cfg.gpt(), new Generator(0));    // random weights, all overwritten below
+        GPT model = ParameterInit.skipped(() -> new GPT(cfg.gpt(), new Generator(0)));   // zeros, all overwritten below
         if (dtype != DType.F32) model.to(dtype);
         Map<String, Tensor> slots = model.unpaddedStateDict();   // wte's vocab_size rows; its padding stays zero
         try (HfWeightFiles files = HfWeightFiles.open(dir)) {
