@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (row-major, transposed, broadcast, arbitrary) look the same to the kernel, and zero padding of the
  * panels turns edge tiles into full tiles whose write-back is clipped.
  *
- * <p>Files: this class (API, scheduling over threads), {@link GemmJob} (argument checks),
+ * <p>Files: this class (API, scheduling over threads), {@link GemmJob} (argument checks), {@link GemvF32} (one row
+ * of A in F32, without packing),
  * {@link GemmBlocked} (the cache-blocked loop nest), {@link GemmThreads} (spinning worker pool),
  * {@link GemmWorkspace} (per-thread panels), {@link GemmKernel} with its twins {@link GemmKernelF32} and
  * {@link GemmKernelF64} (packing, micro-kernel, tile store, tiny loop).
@@ -105,6 +106,15 @@ public final class CpuGemm {
         if (work <= TINY) {
             for (int bi = 0; bi < j.batch; bi++) {
                 kd.tinyLoop(j, bi, j.accumulate || (reduce && bi > 0));
+            }
+            return;
+        }
+        if (GemvF32.takes(j)) {       // one row of A: no packing, B read once (same sums as below, bit for bit)
+            GemmThreads rowPool = work * j.batch < PAR_MIN ? null : GemmThreads.acquire();
+            try {
+                GemvF32.run(j, rowPool);
+            } finally {
+                if (rowPool != null) rowPool.release();
             }
             return;
         }
