@@ -67,6 +67,24 @@ public final class Generation {
         return model.forward(in, null, cache, true).logits().to(DType.F32).toFloatArray();
     }
 
+    /**
+     * Indices of logits from the largest logit down (Float.compare's order, NaN first), equal logits by index: the
+     * order of a stable sort. One primitive sort of (logit, index) keys: sorting boxed indices with a comparator was a
+     * quarter of a GPT-2 decoding step on the CPU.
+     */
+    static int[] byLogitDescending(float[] logits) {
+        long[] keys = new long[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            int bits = Float.floatToIntBits(logits[i]);                // NaN canonical: above +infinity, as Float.compare
+            int ascending = bits ^ ((bits >> 31) & 0x7fffffff);       // ints ordered as Float.compare orders the floats
+            keys[i] = ((long) ~ascending << 32) | i;                 // ~: largest logit first; then the lower index
+        }
+        Arrays.sort(keys);
+        int[] order = new int[logits.length];
+        for (int i = 0; i < order.length; i++) order[i] = (int) keys[i];
+        return order;
+    }
+
     /** Greedy, or temperature / top-k / top-p sampling with the step's Philox uniform number. */
     static int pick(float[] logits, Sampling s, long step) {
         int v = logits.length;
@@ -75,9 +93,7 @@ public final class Generation {
             for (int i = 1; i < v; i++) if (logits[i] > logits[best]) best = i;
             return best;
         }
-        Integer[] order = new Integer[v];
-        for (int i = 0; i < v; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
+        int[] order = byLogitDescending(logits);
         int k = s.topK() == 0 ? v : Math.min(s.topK(), v);
         double max = logits[order[0]] / s.temperature();
         double[] p = new double[k];
