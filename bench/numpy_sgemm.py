@@ -37,6 +37,25 @@ def openblas_info():
     return info
 
 
+def sorted_seconds(call):
+    """Warm up for about WARM_SECONDS (at least 3 calls), then time at least MIN_REPS calls and MIN_SECONDS; sorted."""
+    warm_end, warm = time.perf_counter() + WARM_SECONDS, 0
+    while warm < 3 or time.perf_counter() < warm_end:
+        call()
+        warm += 1
+    times, start = [], time.perf_counter()
+    while len(times) < MIN_REPS or time.perf_counter() - start < MIN_SECONDS:
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)
+
+
+def median_of(s):
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
 def main():
     sizes = [int(s) for s in sys.argv[1:]] or [512, 1024, 2048]
     print(f"# numpy sgemm, numpy {np.__version__}, {openblas_info()}, python {sys.version.split()[0]}")
@@ -45,18 +64,9 @@ def main():
         a = (rng.random((n, n), dtype=np.float32) - 0.5).astype(np.float32)
         b = (rng.random((n, n), dtype=np.float32) - 0.5).astype(np.float32)
         c = np.empty((n, n), dtype=np.float32)
-        warm_end, warm = time.perf_counter() + WARM_SECONDS, 0
-        while warm < 3 or time.perf_counter() < warm_end:
-            np.matmul(a, b, out=c)
-            warm += 1
-        times, start = [], time.perf_counter()
-        while len(times) < MIN_REPS or time.perf_counter() - start < MIN_SECONDS:
-            t0 = time.perf_counter()
-            np.matmul(a, b, out=c)
-            times.append(time.perf_counter() - t0)
-        times.sort()
+        times = sorted_seconds(lambda: np.matmul(a, b, out=c))
         reps, flop = len(times), 2.0 * n ** 3
-        median = times[reps // 2] if reps % 2 else 0.5 * (times[reps // 2 - 1] + times[reps // 2])
+        median = median_of(times)
         print(f"size={n} best={flop / times[0] / 1e9:.1f} median={flop / median / 1e9:.1f} reps={reps} "
               f"check={c.flat[n * n // 2 + n // 3]:.4f}")
 

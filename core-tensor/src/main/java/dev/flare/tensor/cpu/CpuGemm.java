@@ -110,7 +110,8 @@ public final class CpuGemm {
             return;
         }
         if (GemvF32.takes(j)) {       // one row of A: no packing, B read once (same sums as below, bit for bit)
-            GemmThreads rowPool = work * j.batch < PAR_MIN ? null : GemmThreads.acquire();
+            // memory-bound: two threads pay off from about a megabyte of B
+            GemmThreads rowPool = work * j.batch < PAR_MIN / 8 ? null : GemmThreads.acquire();
             try {
                 GemvF32.run(j, rowPool);
             } finally {

@@ -40,10 +40,14 @@ final class GemvF32 {
             for (int bi = 0; bi < j.batch; bi++) columns(j, bi, 0, j.N);
             return;
         }
-        pool.run(parts, t -> {
-            int n0 = (int) ((long) j.N * t / parts), n1 = (int) ((long) j.N * (t + 1) / parts);
+        pool.run(parts, t -> {       // boundaries on multiples of 64 columns: whole strips (rowsAlongN), whole groups
+            int n0 = boundary(j.N, t, parts), n1 = boundary(j.N, t + 1, parts);
             for (int bi = 0; bi < j.batch; bi++) columns(j, bi, n0, n1);
         });
+    }
+
+    private static int boundary(int n, int t, int parts) {
+        return t == parts ? n : (int) ((long) n * t / parts) / 64 * 64;
     }
 
     private static void columns(GemmJob j, int bi, int n0, int n1) {
@@ -52,24 +56,43 @@ final class GemvF32 {
         else dotsAlongK(j, bi, n0, n1);
     }
 
-    /** B[k][n] contiguous along n: per block of k, sums[n] = fma(a[k], B[k][n], sums[n]) over the block's k in order. */
+    /**
+     * B[k][n] contiguous along n: strips of STRIP vectors of columns, their sums held in registers over each block of k
+     * (sums[n] = fma(a[k], B[k][n], sums[n]) in k order), then written or added into C; columns past the last whole
+     * vector as scalars, same order.
+     */
     private static void rowsAlongN(GemmJob j, int bi, int n0, int n1) {
         float[] a = (float[]) j.a, b = (float[]) j.b, c = (float[]) j.c;
-        int aBase = j.aOff + bi * j.aBS, bBase = j.bOff + bi * j.bBS + n0, cBase = j.cOff + bi * j.cBS + n0 * j.cCS;
-        int n = n1 - n0, upper = S.loopBound(n);
-        float[] sums = new float[n];
-        for (int pc = 0; pc < j.K; pc += CpuGemm.KC) {
-            int kEnd = Math.min(j.K, pc + CpuGemm.KC);
-            java.util.Arrays.fill(sums, 0f);
-            for (int k = pc; k < kEnd; k++) {
-                float ak = a[aBase + k * j.aCS];
-                FloatVector av = FloatVector.broadcast(S, ak);
-                int row = bBase + k * j.bRS, e = 0;
-                for (; e < upper; e += S.length())
-                    av.fma(FloatVector.fromArray(S, b, row + e), FloatVector.fromArray(S, sums, e)).intoArray(sums, e);
-                for (; e < n; e++) sums[e] = Math.fma(ak, b[row + e], sums[e]);
+        int aBase = j.aOff + bi * j.aBS, bBase = j.bOff + bi * j.bBS, cBase = j.cOff + bi * j.cBS;
+        int w = S.length(), strip = 4 * w, n = n0;
+        float[] sums = new float[strip];
+        for (; n + strip <= n1; n += strip) {
+            for (int pc = 0; pc < j.K; pc += CpuGemm.KC) {
+                int kEnd = Math.min(j.K, pc + CpuGemm.KC);
+                FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+                for (int k = pc; k < kEnd; k++) {
+                    FloatVector av = FloatVector.broadcast(S, a[aBase + k * j.aCS]);
+                    int row = bBase + k * j.bRS + n;
+                    s0 = av.fma(FloatVector.fromArray(S, b, row), s0);
+                    s1 = av.fma(FloatVector.fromArray(S, b, row + w), s1);
+                    s2 = av.fma(FloatVector.fromArray(S, b, row + 2 * w), s2);
+                    s3 = av.fma(FloatVector.fromArray(S, b, row + 3 * w), s3);
+                }
+                s0.intoArray(sums, 0);
+                s1.intoArray(sums, w);
+                s2.intoArray(sums, 2 * w);
+                s3.intoArray(sums, 3 * w);
+                store(c, cBase + n * j.cCS, j.cCS, sums, strip, pc == 0 && !j.accumulate);
             }
-            store(c, cBase, j.cCS, sums, n, pc == 0 && !j.accumulate);
+        }
+        for (; n < n1; n++) {                                   // the last columns, one at a time
+            for (int pc = 0; pc < j.K; pc += CpuGemm.KC) {
+                int kEnd = Math.min(j.K, pc + CpuGemm.KC);
+                float s = 0;
+                for (int k = pc; k < kEnd; k++) s = Math.fma(a[aBase + k * j.aCS], b[bBase + k * j.bRS + n], s);
+                sums[0] = s;
+                store(c, cBase + n * j.cCS, j.cCS, sums, 1, pc == 0 && !j.accumulate);
+            }
         }
     }
 
@@ -86,7 +109,19 @@ final class GemvF32 {
                 int kEnd = Math.min(j.K, pc + CpuGemm.KC);
                 float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
                 int b0 = cols[0], b1 = cols[1], b2 = cols[2], b3 = cols[3], b4 = cols[4], b5 = cols[5], b6 = cols[6], b7 = cols[7];
-                for (int k = pc; k < kEnd; k++) {
+                int k = pc;
+                for (; k + 1 < kEnd; k += 2) {          // two steps per trip: each chain still in k order
+                    float ak = a[aBase + k * j.aCS], ak1 = a[aBase + (k + 1) * j.aCS];
+                    s0 = Math.fma(ak1, b[b0 + k + 1], Math.fma(ak, b[b0 + k], s0));
+                    s1 = Math.fma(ak1, b[b1 + k + 1], Math.fma(ak, b[b1 + k], s1));
+                    s2 = Math.fma(ak1, b[b2 + k + 1], Math.fma(ak, b[b2 + k], s2));
+                    s3 = Math.fma(ak1, b[b3 + k + 1], Math.fma(ak, b[b3 + k], s3));
+                    s4 = Math.fma(ak1, b[b4 + k + 1], Math.fma(ak, b[b4 + k], s4));
+                    s5 = Math.fma(ak1, b[b5 + k + 1], Math.fma(ak, b[b5 + k], s5));
+                    s6 = Math.fma(ak1, b[b6 + k + 1], Math.fma(ak, b[b6 + k], s6));
+                    s7 = Math.fma(ak1, b[b7 + k + 1], Math.fma(ak, b[b7 + k], s7));
+                }
+                for (; k < kEnd; k++) {
                     float ak = a[aBase + k * j.aCS];
                     s0 = Math.fma(ak, b[b0 + k], s0);
                     s1 = Math.fma(ak, b[b1 + k], s1);

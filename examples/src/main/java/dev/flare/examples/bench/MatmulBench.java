@@ -20,9 +20,6 @@ public final class MatmulBench {
     public static void main(String[] args) {
         int[] sizes = args.length == 0 ? new int[] {512, 1024, 2048}
                 : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
-        int minReps = Integer.getInteger("bench.reps", 10);
-        double minSeconds = Double.parseDouble(System.getProperty("bench.minSeconds", "1"));
-        double warmSeconds = Double.parseDouble(System.getProperty("bench.warmSeconds", "1"));
         System.out.printf("# flare sgemm, threads=%s, java %s%n",
                 System.getProperty("flare.cpu.threads", String.valueOf(Runtime.getRuntime().availableProcessors())),
                 Runtime.version());
@@ -33,25 +30,9 @@ public final class MatmulBench {
                 a[i] = rnd.nextFloat() - 0.5f;
                 b[i] = rnd.nextFloat() - 0.5f;
             }
-            long warmEnd = System.nanoTime() + (long) (warmSeconds * 1e9);
-            for (int warm = 0; warm < 3 || System.nanoTime() < warmEnd; warm++) {
-                mul(n, a, b, c);
-            }
-            double[] times = new double[64];
-            int reps = 0;
-            long start = System.nanoTime();
-            while (reps < Math.max(minReps, 1) || (System.nanoTime() - start) < minSeconds * 1e9) {
-                long t0 = System.nanoTime();
-                mul(n, a, b, c);
-                if (reps == times.length) {
-                    times = Arrays.copyOf(times, 2 * reps);
-                }
-                times[reps++] = (System.nanoTime() - t0) * 1e-9;
-            }
-            double[] t = Arrays.copyOf(times, reps);
-            Arrays.sort(t);
-            double flop = 2.0 * n * n * n;
-            double median = reps % 2 == 1 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+            double[] t = Timing.sortedSeconds(() -> mul(n, a, b, c));
+            int reps = t.length;
+            double flop = 2.0 * n * n * n, median = Timing.median(t);
             System.out.printf("size=%d best=%.1f median=%.1f reps=%d check=%.4f%n",
                     n, flop / t[0] / 1e9, flop / median / 1e9, reps, c[n * n / 2 + n / 3]);
         }

@@ -1,6 +1,7 @@
 package dev.flare.examples.cli;
 
 import dev.flare.examples.bench.AttentionBench;
+import dev.flare.examples.bench.GemvBench;
 import dev.flare.examples.bench.MatmulBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -10,13 +11,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code flare bench attention|matmul}: the benchmark programs behind one command. Each prints the table that
+ * {@code flare bench attention|matmul|gemv}: the benchmark programs behind one command. Each prints the table that
  * docs/benchmarks.md quotes; run the PyTorch / numpy reference beside it in the same session (see that file).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Run a benchmark and print its table: attention (CUDA flash kernels, needs a GPU) or matmul (CPU sgemm).")
+        description = "Run a benchmark and print its table: attention (CUDA flash kernels, needs a GPU), matmul (CPU sgemm) or gemv (CPU one-row products of GPT-2's decoding step).")
 public final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "attention or matmul")
+    @Parameters(index = "0", description = "attention, matmul or gemv")
     String which;
 
     @Parameters(index = "1..*", description = "Arguments of the benchmark: attention [seq,seq,...] [repeats]; matmul [size ...]")
@@ -28,7 +29,8 @@ public final class BenchCommand implements Callable<Integer> {
         switch (which) {
             case "attention" -> AttentionBench.main(args);
             case "matmul" -> MatmulBench.main(args);
-            default -> throw new IllegalArgumentException("bench: expected attention or matmul, got '" + which + "'");
+            case "gemv" -> GemvBench.main(args);
+            default -> throw new IllegalArgumentException("bench: expected attention, matmul or gemv, got '" + which + "'");
         }
         return 0;
     }
