@@ -18,13 +18,9 @@ class QkvPackedAttentionTest {
     private final long seed = new Random().nextLong();
     private final Random rnd = new Random(seed);
 
-    private Tensor randn(int... shape) {
-        int n = 1;
-        for (int s : shape) n *= s;
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) v[i] = rnd.nextGaussian();
-        return Tensor.fromArray(v, shape);
-    }
+    private final Generator gen = new Generator(seed);
+
+    private Tensor randn(int... shape) { return Tensor.randn(gen, DType.F64, Device.CPU, shape); }
 
     /** Part i of (B, S, 3, H, D) as (B, H, S, D), built here independently of the code under test. */
     static Tensor view(Tensor qkv, int i) {

@@ -1,5 +1,6 @@
 package dev.flare.tensor;
 
+import dev.flare.tensor.random.Generator;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -13,14 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 class MatmulAddBiasTest {
     private final long seed = new Random().nextLong();
     private final Random rnd = new Random(seed);
+    private final Generator gen = new Generator(seed);
 
-    private Tensor randn(int... shape) {
-        int n = 1;
-        for (int s : shape) n *= s;
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) v[i] = rnd.nextGaussian();
-        return Tensor.fromArray(v, shape).to(DType.F32);
-    }
+    private Tensor randn(int... shape) { return Tensor.randn(gen, DType.F32, Device.CPU, shape); }
 
     @Test
     void equalsMatmulThenAdd() {

@@ -161,11 +161,11 @@ public final class CachingAllocator {
         } catch (RuntimeException e) {
             info = new long[]{-1, -1};
         }
-        String msg = "CUDA out of memory on " + device + ": tried to allocate " + human(bytes)
-                + (size != bytes ? " (rounded to " + human(size) + ")" : "")
-                + "; Flare has " + human(allocatedBytes) + " allocated in tensors and " + human(reservedBytes)
+        String msg = "CUDA out of memory on " + device + ": tried to allocate " + Bytes.human(bytes)
+                + (size != bytes ? " (rounded to " + Bytes.human(size) + ")" : "")
+                + "; Flare has " + Bytes.human(allocatedBytes) + " allocated in tensors and " + Bytes.human(reservedBytes)
                 + " reserved from the driver (cached blocks were already returned); the device has "
-                + (info[0] < 0 ? "unknown" : human(info[0])) + " free of " + (info[1] < 0 ? "unknown" : human(info[1]))
+                + (info[0] < 0 ? "unknown" : Bytes.human(info[0])) + " free of " + (info[1] < 0 ? "unknown" : Bytes.human(info[1]))
                 + " total. Try a smaller batch size (or gradient accumulation), release tensors you no longer need"
                 + " (MemoryScope), call emptyCache() if other processes need the memory, or use BF16 for activations"
                 + " and weights.";
@@ -179,6 +179,4 @@ public final class CachingAllocator {
     /** Sets the peak to the current allocated bytes. */
     public synchronized void resetPeak() { peakAllocatedBytes = allocatedBytes; }
 
-    /** "1.50 GiB", "12.0 MiB", "512 B". */
-    static String human(long bytes) { return Bytes.human(bytes); }
 }

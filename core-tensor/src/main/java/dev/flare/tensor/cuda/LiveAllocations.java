@@ -1,5 +1,7 @@
 package dev.flare.tensor.cuda;
 
+import dev.flare.tensor.Bytes;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,7 +38,7 @@ final class LiveAllocations {
         sites.sort((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1]));
         StringBuilder sb = new StringBuilder("\nLive tensors by allocation site (").append(live.size()).append(" tensors):");
         for (Map.Entry<String, long[]> e : sites.subList(0, Math.min(topSites, sites.size())))
-            sb.append("\n  ").append(CachingAllocator.human(e.getValue()[1])).append(" in ").append(e.getValue()[0])
+            sb.append("\n  ").append(Bytes.human(e.getValue()[1])).append(" in ").append(e.getValue()[0])
                     .append(" tensors at ").append(e.getKey());
         return sb.toString();
     }

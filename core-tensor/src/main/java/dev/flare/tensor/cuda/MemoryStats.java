@@ -1,5 +1,7 @@
 package dev.flare.tensor.cuda;
 
+import dev.flare.tensor.Bytes;
+
 /**
  * A snapshot of a device's caching allocator.
  *
@@ -17,8 +19,8 @@ public record MemoryStats(long allocatedBytes, long reservedBytes, long peakAllo
     @Override
     public String toString() {
         return String.format("allocated %s, reserved %s (cached %s), peak %s, driver allocations %d, frees %d",
-                CachingAllocator.human(allocatedBytes), CachingAllocator.human(reservedBytes),
-                CachingAllocator.human(cachedBytes()), CachingAllocator.human(peakAllocatedBytes),
+                Bytes.human(allocatedBytes), Bytes.human(reservedBytes),
+                Bytes.human(cachedBytes()), Bytes.human(peakAllocatedBytes),
                 driverAllocations, driverFrees);
     }
 }

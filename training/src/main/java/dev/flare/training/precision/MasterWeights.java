@@ -114,11 +114,7 @@ public final class MasterWeights {
 
     /** One zeroed F32 buffer for the master gradients and one of the compute dtype for the model's, as views. */
     private void flatGradients(DType compute) {
-        long total = 0;
-        for (Tensor[] mc : pairs) total += mc[0].numel();
-        boolean oneDevice = true;
-        for (Tensor[] mc : pairs) oneDevice &= mc[0].device().equals(pairs.get(0)[0].device());
-        if (total > Integer.MAX_VALUE || pairs.isEmpty() || !oneDevice) {   // a buffer per parameter instead
+        if (!flatLayout(masters.values().stream().toList())) {   // a buffer per parameter instead
             try (NoGrad ignored = NoGrad.enter()) {
                 for (Tensor[] mc : pairs) {
                     Tensor grad = Tensor.zeros(DType.F32, mc[0].device(), mc[0].shape());
@@ -128,8 +124,9 @@ public final class MasterWeights {
             }
             return;
         }
+        int total = (int) masters.values().stream().mapToLong(Tensor::numel).sum();
         try (NoGrad ignored = NoGrad.enter()) {
-            views(pairs.get(0)[0].device(), (int) total, compute);
+            views(pairs.get(0)[0].device(), total, compute);
         }
     }
 
