@@ -6,7 +6,8 @@
 //        flash_harness --bench    benchmark only
 //        flash_harness --all      checks, then benchmark
 // Options: --simt-fwd (force the SIMT forward), --no-tc-bwd (skip the tensor-core dK/dV kernel),
-//          --max-cases N, --case N (run one case by index)
+//          --max-cases N, --case N (run one case by index), --bench-seqs 1024,4096 (bench only these S),
+//          --bench-no-simt (no SIMT backward column). -DFLARE_BWD_TC_WARPS=8 builds the 8-warp dK/dV CTA.
 #include "FlashAttentionKernels.cu"
 
 #include <cmath>
@@ -33,6 +34,8 @@ static bool g_force_simt_fwd = false;  // --simt-fwd: use the SIMT forward every
 static bool g_no_tc_bwd = false;       // --no-tc-bwd: skip the tensor-core dK/dV kernel
 static int g_max_cases = 1 << 30;      // --max-cases N
 static int g_only_case = -1;           // --case N
+static std::vector<int> g_bench_seqs;  // --bench-seqs 1024,4096: bench only these S (default 512..16384)
+static bool g_bench_no_simt = false;   // --bench-no-simt: skip the SIMT backward's bench column
 
 enum DType { BF16 = 0, F16 = 1, F32 = 2 };
 static const char* dt_name(DType d) { return d == BF16 ? "bf16" : d == F16 ? "f16" : "f32"; }
@@ -631,10 +634,11 @@ static void bench() {
     struct BC { int D, S, causal; float p; };
     std::vector<BC> list;
     for (int D : {64, 128})
-        for (int S : {512, 1024, 2048, 4096, 8192, 16384})
+        for (int S : g_bench_seqs.empty() ? std::vector<int>{512, 1024, 2048, 4096, 8192, 16384} : g_bench_seqs)
             for (int causal : {0, 1}) list.push_back({D, S, causal, 0.f});
     list.push_back({64, 2048, 1, 0.1f});
     list.push_back({128, 2048, 1, 0.1f});
+    printf("dK/dV tensor-core CTA: %d warps (FLARE_BWD_TC_WARPS)\n", FLARE_BWD_TC_WARPS);
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
@@ -690,7 +694,7 @@ static void bench() {
         };
         float fms = time_it(0);
         float bms = time_it(g_no_tc_bwd ? 2 : 1);
-        float sms = S <= 2048 ? time_it(2) : 0.f;  // SIMT backward only at short S (slow)
+        float sms = S <= 2048 && !g_bench_no_simt ? time_it(2) : 0.f;  // SIMT backward only at short S (slow)
         printf("bench bf16 D=%-3d S=%-5d B=%-2d H=%-2d causal=%d drop=%.1f | fwd %8.3f ms %6.1f TFLOP/s | bwd %9.3f ms %6.1f TFLOP/s",
                D, S, B, H, bc.causal, bc.p, fms, flops / (fms * 1e-3) / 1e12, bms,
                2.5 * flops / (bms * 1e-3) / 1e12);
@@ -713,6 +717,10 @@ int main(int argc, char** argv) {
         else if (!strcmp(argv[i], "--no-tc-bwd")) g_no_tc_bwd = true;
         else if (!strcmp(argv[i], "--max-cases") && i + 1 < argc) g_max_cases = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--case") && i + 1 < argc) g_only_case = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--bench-no-simt")) g_bench_no_simt = true;
+        else if (!strcmp(argv[i], "--bench-seqs") && i + 1 < argc) {
+            for (char* t = strtok(argv[++i], ","); t != nullptr; t = strtok(nullptr, ",")) g_bench_seqs.push_back(atoi(t));
+        }
         else { printf("unknown argument %s\n", argv[i]); return 2; }
     }
     cudaDeviceProp prop;

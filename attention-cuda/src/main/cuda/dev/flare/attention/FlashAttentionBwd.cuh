@@ -280,8 +280,14 @@ __device__ __forceinline__ void bwd_convert_dq_kernel(const FlashBwdParams p) {
 // =============================================================================================
 namespace flare_attn {
 
+// Warps per tensor-core dK/dV CTA (16 keys each). A build may override it (-DFLARE_BWD_TC_WARPS=8) to compare
+// layouts in the harness; the Java launcher reads the result from flash_launch_config.
+#ifndef FLARE_BWD_TC_WARPS
+#define FLARE_BWD_TC_WARPS 4
+#endif
+
 template <int D> struct BwdTcCfg {
-    static constexpr int NW = 4;
+    static constexpr int NW = FLARE_BWD_TC_WARPS;
     static constexpr int NT = NW * 32;
     static constexpr int BC = 16 * NW;              // keys per CTA
     static constexpr int BR = (D <= 64) ? 64 : 32;  // queries per step
