@@ -324,6 +324,20 @@ __device__ __forceinline__ void dropout_quad_t(const FlashBwdParams& p, int bh, 
     }
 }
 
+// Adds (a, b) to the fp32 pair at p (8-byte aligned: an even element of dq_accum). sm_90 has a vector atomic add
+// for float2, one reduction instead of two (FLARE_BWD_DQ_RED_V2=1; off until measured on a GPU); otherwise two scalar ones.
+#ifndef FLARE_BWD_DQ_RED_V2
+#define FLARE_BWD_DQ_RED_V2 0
+#endif
+__device__ __forceinline__ void dq_red2(float* p, float a, float b) {
+#if FLARE_BWD_DQ_RED_V2 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    atomicAdd(reinterpret_cast<float2*>(p), make_float2(a, b));
+#else
+    atomicAdd(p, a);
+    atomicAdd(p + 1, b);
+#endif
+}
+
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     using C = BwdTcCfg<D>;
@@ -516,10 +530,8 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
                         const int qi = q0 + mt * 16 + g4 + 8 * hh;
                         if (qi < Sq) {
                             float* rowp = dqa + (long long)qi * D + pp * 16 + 2 * tq;
-                            atomicAdd(rowp, acc[0][2 * hh] * p.scale);
-                            atomicAdd(rowp + 1, acc[0][2 * hh + 1] * p.scale);
-                            atomicAdd(rowp + 8, acc[1][2 * hh] * p.scale);
-                            atomicAdd(rowp + 9, acc[1][2 * hh + 1] * p.scale);
+                            dq_red2(rowp, acc[0][2 * hh] * p.scale, acc[0][2 * hh + 1] * p.scale);
+                            dq_red2(rowp + 8, acc[1][2 * hh] * p.scale, acc[1][2 * hh + 1] * p.scale);
                         }
                     }
                 }

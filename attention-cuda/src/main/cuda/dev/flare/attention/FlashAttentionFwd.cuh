@@ -6,11 +6,23 @@
 
 namespace flare_attn {
 
+// Query m-tiles (16 rows each) per warp in the tensor-core forward. With 2, every K/V fragment a warp reads from
+// shared memory feeds two mma instead of one (FA2's layout: 4 warps x 32 rows), at the cost of re-reading Q from
+// smem per key block (the registers hold two m-tiles of O and S instead). A build may override it
+// (-DFLARE_FWD_TC_MTILES=2) to compare in the harness; D = 256 always uses 1.
+#ifndef FLARE_FWD_TC_MTILES
+#define FLARE_FWD_TC_MTILES 1
+#endif
+#ifndef FLARE_FWD_TC_BN   // keys per tile for D <= 128 (a harness build may try 32 or 128)
+#define FLARE_FWD_TC_BN 64
+#endif
+
 // Tile configuration of the tensor-core forward kernel.
 template <int D> struct FwdTcCfg {
     static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
-    static constexpr int BN = (D <= 128) ? 64 : 32;    // keys per tile
-    static constexpr int NW = BM / 16;                 // warps; each warp owns 16 query rows
+    static constexpr int BN = (D <= 128) ? FLARE_FWD_TC_BN : 32;  // keys per tile
+    static constexpr int MT = (D <= 128) ? FLARE_FWD_TC_MTILES : 1;  // m-tiles of 16 query rows per warp
+    static constexpr int NW = BM / (16 * MT);          // warps; each warp owns 16 * MT query rows
     static constexpr int NT = NW * 32;
     static constexpr int LD = D + 8;                   // smem row stride (elements), 16B pad
     static constexpr int SMEM_ELEMS = (BM + 4 * BN) * LD;  // Q + 2x K + 2x V
@@ -34,7 +46,7 @@ __device__ __forceinline__ void load_tile_async(T* s, const T* g, long long seq_
 template <typename T, int D>
 __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     using C = FwdTcCfg<D>;
-    constexpr int BM = C::BM, BN = C::BN, NT = C::NT, LD = C::LD;
+    constexpr int BM = C::BM, BN = C::BN, NT = C::NT, LD = C::LD, MT = C::MT;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* sQ = reinterpret_cast<T*>(smem_raw);
     T* sK = sQ + BM * LD;
@@ -63,19 +75,29 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     }
     cp_async_commit();
 
-    float o[D / 8][4];
+    // Warp w owns query rows w*16*MT .. +16*MT: m-tile mt holds rows w*16*MT + mt*16 + {g, g+8}, g = lane / 4.
+    float o[MT][D / 8][4];
 #pragma unroll
-    for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-    float mrow[2] = {-INFINITY, -INFINITY};
-    float lrow[2] = {0.f, 0.f};
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int i = 0; i < D / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    float mrow[MT][2], lrow[MT][2];
+    int rows[MT][2];
+    const int wrow0 = warp * 16 * MT;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+        mrow[mt][0] = mrow[mt][1] = -INFINITY;
+        lrow[mt][0] = lrow[mt][1] = 0.f;
+        rows[mt][0] = m0 + wrow0 + mt * 16 + (lane >> 2);
+        rows[mt][1] = rows[mt][0] + 8;
+    }
     const float sl2 = p.scale * kLog2e;
-    const int row_lo = m0 + warp * 16 + (lane >> 2);
-    const int rows[2] = {row_lo, row_lo + 8};
     const int tq = lane & 3;
     const int bh = b * p.Hq + h;
-    // The warp's 16 Q rows as mma A fragments, loaded from smem once (block 0) instead of once per key block:
-    // D / 4 registers (32 at D = 128); D = 256 keeps re-reading them (its accumulators fill the registers).
-    constexpr bool kQRegs = D <= 128;
+    // With one m-tile, the warp's 16 Q rows as mma A fragments are loaded from smem once (block 0) instead of once
+    // per key block: D / 4 registers (32 at D = 128). Two m-tiles need those registers for O and S, and D = 256
+    // for its accumulators: both re-read Q from smem.
+    constexpr bool kQRegs = D <= 128 && MT == 1;
     uint32_t qfrag[kQRegs ? D / 16 : 1][4];
 
     for (int j = 0; j < n_blocks; ++j) {
@@ -90,77 +112,89 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
         const T* cK = sK + (j & 1) * BN * LD;
         const T* cV = sV + (j & 1) * BN * LD;
 
-        // ---- S = Q K^T (16 x BN per warp)
-        float s[BN / 8][4];
+        // ---- S = Q K^T (16*MT x BN per warp)
+        float s[MT][BN / 8][4];
 #pragma unroll
-        for (int i = 0; i < BN / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
         if (kQRegs && j == 0) {   // Q landed with block 0's group (waited for above)
 #pragma unroll
             for (int kk = 0; kk < (kQRegs ? D / 16 : 1); ++kk)
-                ldmatrix_x4(qfrag[kk], sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                ldmatrix_x4(qfrag[kk], sQ + (wrow0 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
         }
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
-            uint32_t a[4];
-            if constexpr (kQRegs) {
+            uint32_t a[MT][4];
 #pragma unroll
-                for (int e = 0; e < 4; ++e) a[e] = qfrag[kk][e];
-            } else {
-                ldmatrix_x4(a, sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+            for (int mt = 0; mt < MT; ++mt) {
+                if constexpr (kQRegs) {
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) a[mt][e] = qfrag[kk][e];
+                } else {
+                    ldmatrix_x4(a[mt], sQ + (wrow0 + mt * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+                }
             }
 #pragma unroll
             for (int pp = 0; pp < BN / 16; ++pp) {
                 uint32_t bf[4];
                 ldmatrix_x4(bf, cK + (pp * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 +
                                     ((lane >> 3) & 1) * 8);
-                DT<T>::mma(s[2 * pp], a, bf[0], bf[1]);
-                DT<T>::mma(s[2 * pp + 1], a, bf[2], bf[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    DT<T>::mma(s[mt][2 * pp], a[mt], bf[0], bf[1]);
+                    DT<T>::mma(s[mt][2 * pp + 1], a[mt], bf[2], bf[3]);
+                }
             }
         }
 
         // ---- masking (only for blocks that need it)
         const int n0 = j * BN;
-        const bool need_mask = (n0 + BN > Sk) || (p.causal && (n0 + BN - 1 > m0 + off));
+        const bool need_mask = (n0 + BN > Sk) || (p.causal && (n0 + BN - 1 > m0 + wrow0 + off));
         if (need_mask) {
 #pragma unroll
-            for (int nt = 0; nt < BN / 8; ++nt) {
+            for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    int col = n0 + nt * 8 + 2 * tq + (e & 1);
-                    int row = rows[e >> 1];
-                    if (col >= Sk || (p.causal && col > row + off)) s[nt][e] = -INFINITY;
+                for (int nt = 0; nt < BN / 8; ++nt) {
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                        int col = n0 + nt * 8 + 2 * tq + (e & 1);
+                        int row = rows[mt][e >> 1];
+                        if (col >= Sk || (p.causal && col > row + off)) s[mt][nt][e] = -INFINITY;
+                    }
                 }
-            }
         }
 
-        // ---- online softmax (log2 domain), rows g and g+8
+        // ---- online softmax (log2 domain), rows g and g+8 of each m-tile
 #pragma unroll
-        for (int hh = 0; hh < 2; ++hh) {
-            float mx = -INFINITY;
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-            for (int nt = 0; nt < BN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * hh], s[nt][2 * hh + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            float m_new = fmaxf(mrow[hh], mx * sl2);
-            float m_use = (m_new == -INFINITY) ? 0.f : m_new;
-            float corr = exp2f(mrow[hh] - m_use);
-            mrow[hh] = m_new;
-            float ls = 0.f;
+            for (int hh = 0; hh < 2; ++hh) {
+                float mx = -INFINITY;
 #pragma unroll
-            for (int nt = 0; nt < BN / 8; ++nt) {
-                float p0 = exp2f(s[nt][2 * hh] * sl2 - m_use);
-                float p1 = exp2f(s[nt][2 * hh + 1] * sl2 - m_use);
-                s[nt][2 * hh] = p0;
-                s[nt][2 * hh + 1] = p1;
-                ls += p0 + p1;
+                for (int nt = 0; nt < BN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * hh], s[mt][nt][2 * hh + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                float m_new = fmaxf(mrow[mt][hh], mx * sl2);
+                float m_use = (m_new == -INFINITY) ? 0.f : m_new;
+                float corr = exp2f(mrow[mt][hh] - m_use);
+                mrow[mt][hh] = m_new;
+                float ls = 0.f;
+#pragma unroll
+                for (int nt = 0; nt < BN / 8; ++nt) {
+                    float p0 = exp2f(s[mt][nt][2 * hh] * sl2 - m_use);
+                    float p1 = exp2f(s[mt][nt][2 * hh + 1] * sl2 - m_use);
+                    s[mt][nt][2 * hh] = p0;
+                    s[mt][nt][2 * hh + 1] = p1;
+                    ls += p0 + p1;
+                }
+                lrow[mt][hh] = lrow[mt][hh] * corr + ls;
+#pragma unroll
+                for (int dn = 0; dn < D / 8; ++dn) {
+                    o[mt][dn][2 * hh] *= corr;
+                    o[mt][dn][2 * hh + 1] *= corr;
+                }
             }
-            lrow[hh] = lrow[hh] * corr + ls;
-#pragma unroll
-            for (int dn = 0; dn < D / 8; ++dn) {
-                o[dn][2 * hh] *= corr;
-                o[dn][2 * hh + 1] *= corr;
-            }
-        }
 
         // ---- dropout on P (LSE / l use the un-dropped values)
         // Lanes tq and tq^1 cover the same 4-column Philox block: the even lane generates it for row g,
@@ -171,39 +205,47 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
             const float ks = p.keep_scale;
             const uint32_t thr = p.drop_threshold;
 #pragma unroll
-            for (int nt = 0; nt < BN / 8; ++nt) {
-                const int col = n0 + nt * 8 + 2 * tq;  // even; (col & 3) == 0 for even tq, 2 for odd tq
-                uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)(odd ? rows[1] : rows[0]), (uint32_t)bh,
-                                 p.offset_lo};
-                philox4x32_10(c, k0, k1);
-                const uint32_t own0 = odd ? c[2] : c[0], own1 = odd ? c[3] : c[1];
-                const uint32_t snd0 = odd ? c[0] : c[2], snd1 = odd ? c[1] : c[3];
-                const uint32_t rcv0 = __shfl_xor_sync(0xffffffffu, snd0, 1);
-                const uint32_t rcv1 = __shfl_xor_sync(0xffffffffu, snd1, 1);
-                const uint32_t wg0 = odd ? rcv0 : own0, wg1 = odd ? rcv1 : own1;  // row g,   cols col, col+1
-                const uint32_t wh0 = odd ? own0 : rcv0, wh1 = odd ? own1 : rcv1;  // row g+8, cols col, col+1
-                s[nt][0] *= (wg0 >> 8) >= thr ? ks : 0.f;
-                s[nt][1] *= (wg1 >> 8) >= thr ? ks : 0.f;
-                s[nt][2] *= (wh0 >> 8) >= thr ? ks : 0.f;
-                s[nt][3] *= (wh1 >> 8) >= thr ? ks : 0.f;
-            }
+            for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int nt = 0; nt < BN / 8; ++nt) {
+                    const int col = n0 + nt * 8 + 2 * tq;  // even; (col & 3) == 0 for even tq, 2 for odd tq
+                    uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)(odd ? rows[mt][1] : rows[mt][0]), (uint32_t)bh,
+                                     p.offset_lo};
+                    philox4x32_10(c, k0, k1);
+                    const uint32_t own0 = odd ? c[2] : c[0], own1 = odd ? c[3] : c[1];
+                    const uint32_t snd0 = odd ? c[0] : c[2], snd1 = odd ? c[1] : c[3];
+                    const uint32_t rcv0 = __shfl_xor_sync(0xffffffffu, snd0, 1);
+                    const uint32_t rcv1 = __shfl_xor_sync(0xffffffffu, snd1, 1);
+                    const uint32_t wg0 = odd ? rcv0 : own0, wg1 = odd ? rcv1 : own1;  // row g,   cols col, col+1
+                    const uint32_t wh0 = odd ? own0 : rcv0, wh1 = odd ? own1 : rcv1;  // row g+8, cols col, col+1
+                    s[mt][nt][0] *= (wg0 >> 8) >= thr ? ks : 0.f;
+                    s[mt][nt][1] *= (wg1 >> 8) >= thr ? ks : 0.f;
+                    s[mt][nt][2] *= (wh0 >> 8) >= thr ? ks : 0.f;
+                    s[mt][nt][3] *= (wh1 >> 8) >= thr ? ks : 0.f;
+                }
         }
 
         // ---- O += P V
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) {
-            uint32_t a[4];
-            a[0] = DT<T>::pack2(s[2 * kk][0], s[2 * kk][1]);
-            a[1] = DT<T>::pack2(s[2 * kk][2], s[2 * kk][3]);
-            a[2] = DT<T>::pack2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            a[3] = DT<T>::pack2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            uint32_t a[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+                a[mt][0] = DT<T>::pack2(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                a[mt][1] = DT<T>::pack2(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                a[mt][2] = DT<T>::pack2(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                a[mt][3] = DT<T>::pack2(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
 #pragma unroll
             for (int pp = 0; pp < D / 16; ++pp) {
                 uint32_t bf[4];
                 ldmatrix_x4_trans(bf, cV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 +
                                           (lane >> 4) * 8);
-                DT<T>::mma(o[2 * pp], a, bf[0], bf[1]);
-                DT<T>::mma(o[2 * pp + 1], a, bf[2], bf[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    DT<T>::mma(o[mt][2 * pp], a[mt], bf[0], bf[1]);
+                    DT<T>::mma(o[mt][2 * pp + 1], a[mt], bf[2], bf[3]);
+                }
             }
         }
     }
@@ -212,22 +254,24 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     // ---- epilogue
     T* og = reinterpret_cast<T*>(p.o) + b * p.o_batch_stride + h * p.o_head_stride;
 #pragma unroll
-    for (int hh = 0; hh < 2; ++hh) {
-        float l = lrow[hh];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        float inv = l > 0.f ? 1.f / l : 0.f;
-        int row = rows[hh];
-        if (row < Sq) {
-            T* orow = og + (long long)row * p.o_seq_stride;
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-            for (int dn = 0; dn < D / 8; ++dn) {
-                uint32_t v = DT<T>::pack2(o[dn][2 * hh] * inv, o[dn][2 * hh + 1] * inv);
-                *reinterpret_cast<uint32_t*>(orow + dn * 8 + 2 * tq) = v;
+        for (int hh = 0; hh < 2; ++hh) {
+            float l = lrow[mt][hh];
+            l += __shfl_xor_sync(0xffffffffu, l, 1);
+            l += __shfl_xor_sync(0xffffffffu, l, 2);
+            float inv = l > 0.f ? 1.f / l : 0.f;
+            int row = rows[mt][hh];
+            if (row < Sq) {
+                T* orow = og + (long long)row * p.o_seq_stride;
+#pragma unroll
+                for (int dn = 0; dn < D / 8; ++dn) {
+                    uint32_t v = DT<T>::pack2(o[mt][dn][2 * hh] * inv, o[mt][dn][2 * hh + 1] * inv);
+                    *reinterpret_cast<uint32_t*>(orow + dn * 8 + 2 * tq) = v;
+                }
+                if (tq == 0) p.lse[(long long)bh * Sq + row] = l > 0.f ? mrow[mt][hh] * kLn2 + logf(l) : -INFINITY;
             }
-            if (tq == 0) p.lse[(long long)bh * Sq + row] = l > 0.f ? mrow[hh] * kLn2 + logf(l) : -INFINITY;
         }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

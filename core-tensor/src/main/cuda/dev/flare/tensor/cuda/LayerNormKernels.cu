@@ -192,7 +192,9 @@ constexpr int LN_THREADS = 256;
 // Blocks per SM asked of ptxas (__launch_bounds__), which caps registers at 65536 / (256 * blocks): the most that
 // fit without spills (ptxas -v; BF16/F16 keep the row unpacked to floats, about 20 registers per chunk in the
 // backward, more in the scalar map, which loads element by element: its P = 3 backward spills under 3 blocks).
+#ifndef LN_FWD_BLOCKS   // a micro-benchmark build may override it
 #define LN_FWD_BLOCKS(P) ((P) <= 2 ? 4 : (P) <= 3 ? 3 : (P) <= 4 ? 2 : 1)
+#endif
 #define LN_BWD_BLOCKS(P, VEC) ((P) <= 2 ? 4 : (P) <= 3 ? ((VEC) ? 3 : 2) : (P) <= 4 ? 2 : 1)
 
 // Sums the N values of v over the G threads of a row group, in a fixed order (deterministic). G > 32 goes through
