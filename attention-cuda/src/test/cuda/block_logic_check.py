@@ -15,7 +15,8 @@ def ref(Q,K,V,dO,causal,scale):
     lse=np.where(full,-np.inf,m[:,0]+np.log(np.where(l[:,0]>0,l[:,0],1)))
     dP=dO@V.T; delta=(P*dP).sum(1,keepdims=True); dS=P*(dP-delta)
     return O,lse,dS@K*scale,dS.T@Q*scale,P.T@dO
-def fwd_port(Q,K,V,causal,scale,BM,BN):
+def fwd_port(Q,K,V,causal,scale,BM,BN,WR=16):
+    # WR: query rows per warp (16 * m-tiles); need_mask is decided per warp, from the warp's first row
     Sq,Sk,D=Q.shape[0],K.shape[0],Q.shape[1]; off=Sk-Sq if causal==2 else 0; sl2=scale*L2E
     O=np.zeros((Sq,D)); lse=np.zeros(Sq)
     for m0 in range(0,Sq,BM):
@@ -28,10 +29,11 @@ def fwd_port(Q,K,V,causal,scale,BM,BN):
         for j in range(nb):
             n0=j*BN; Kb=np.zeros((BN,D)); Vb=np.zeros((BN,D)); c=min(BN,Sk-n0); Kb[:c]=K[n0:n0+c]; Vb[:c]=V[n0:n0+c]
             s=Qb@Kb.T
-            if (n0+BN>Sk) or (causal and n0+BN-1>m0+off):
-                rows=np.arange(m0,m0+BM)[:,None]; cols=np.arange(n0,n0+BN)[None,:]
-                bad=(cols>=Sk)|((causal!=0)&(cols>rows+off))
-                s=np.where(bad,-np.inf,s)
+            for w0 in range(0,BM,WR):
+                if (n0+BN>Sk) or (causal and n0+BN-1>m0+w0+off):
+                    rows=np.arange(m0+w0,m0+w0+WR)[:,None]; cols=np.arange(n0,n0+BN)[None,:]
+                    bad=(cols>=Sk)|((causal!=0)&(cols>rows+off))
+                    s[w0:w0+WR]=np.where(bad,-np.inf,s[w0:w0+WR])
             mx=s.max(1); mn=np.maximum(m,mx*sl2); mu=np.where(np.isinf(mn),0,mn)
             corr=np.exp2(m-mu); m=mn; p=np.exp2(s*sl2-mu[:,None]); l=l*corr+p.sum(1); o=o*corr[:,None]+p@Vb
         inv=np.where(l>0,1/np.where(l>0,l,1),0)
@@ -79,8 +81,8 @@ for (Sq,Sk) in [(1,1),(1,130),(130,1),(17,17),(77,257),(257,77),(130,130),(64,64
         D=16; Q=rng.standard_normal((Sq,D));K=rng.standard_normal((Sk,D));V=rng.standard_normal((Sk,D));dO=rng.standard_normal((Sq,D))
         sc=0.3
         Or,lr,dQr,dKr,dVr=ref(Q,K,V,dO,causal,sc)
-        for (BM,BN) in [(128,64),(64,32)]:
-            O,l=fwd_port(Q,K,V,causal,sc,BM,BN)
+        for (BM,BN,WR) in [(128,64,16),(64,32,16),(128,64,32),(128,32,32),(128,128,32)]:
+            O,l=fwd_port(Q,K,V,causal,sc,BM,BN,WR)
             e=[rel(O,Or)]; fin=np.isfinite(lr)
             ok=(np.array_equal(np.isinf(l),np.isinf(lr))) and (rel(l[fin],lr[fin]) if fin.any() else 0)<1e-12
             for (BC,BR) in [(64,32),(64,64),(32,32),(16,16)]:
