@@ -2,7 +2,7 @@
 # The GPU session in one command (run on the GPU machine, with .gpu/ from build-support/gpu-bundle.sh):
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out), packed into gpu-logs.tgz at the end; the summary is printed last.
-#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|ncu|hf|gpt2|profile|memory|train ...]   (default: tests bench train)
+#   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|ncu|hf|gpt2|profile|memory|attnmem|train ...]   (default: tests bench train)
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
@@ -40,6 +40,9 @@ for s in "${steps[@]}"; do
              --preset gpt2 --tokenizer gpt2 --block-size 1024 --batch-size 16 --precision bf16 --steps 3 --sample-tokens 0 \
              --set evalInterval=1000 --set evalIters=1 --out /tmp/flare-memory > "$out/memory.log" 2>&1
            summary+=("memory rc=$?") ;;
+    attnmem) # flash attention's memory beyond inputs and results at long sequences (bf16, B=1, H=16, D=128, causal)
+           timeout 120 bash .gpu/run main dev.flare.attention.AttentionMemoryBench cuda "${MEM_SEQS:-16384,65536}" > "$out/attention-memory.log" 2>&1
+           summary+=("attnmem rc=$?") ;;
     sanitize) # compute-sanitizer over the JVM running the core kernels' GPU tests (memcheck, then racecheck)
            for tool in memcheck racecheck; do
              timeout 300 compute-sanitizer --tool $tool --target-processes all --print-limit 20 bash .gpu/run test \
@@ -74,6 +77,7 @@ echo "=== ops (flare | torch) ==="; grep -vE "WARN|^\s*$" "$out/ops-bench.log" 2
 echo "=== gpt2 (flare | torch) ==="; grep -E "step (1|10|20|30)/|memory|Exception|rror" "$out/gpt2-train.log" 2>/dev/null | grep -v "^\s*at " | tail -8; tail -6 "$out/gpt2-torch.log" 2>/dev/null
 echo "=== profile ==="; sed -n '/GPU time by kernel/,/GPU time in kernels/p' "$out/profile.log" 2>/dev/null | head -40
 echo "=== memory ==="; grep -E "memory trace|memory:" "$out/memory.log" 2>/dev/null | tail -4
+echo "=== attention memory ==="; grep -vE "WARN|^\s*$" "$out/attention-memory.log" 2>/dev/null | tail -5
 echo "=== ncu ==="; grep -E "layernorm|Duration|Memory Throughput|DRAM Throughput|Achieved Occupancy|Registers Per|Theoretical Occupancy|Block Limit" "$out/ncu.txt" 2>/dev/null | head -40
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12

@@ -24,6 +24,12 @@ public interface Backend {
      */
     long allocatedBytes();
 
+    /** The highest {@link #allocatedBytes()} since the last {@link #resetPeakAllocatedBytes()} (or the start). */
+    long peakAllocatedBytes();
+
+    /** Sets the peak to the bytes allocated now, to measure the peak of one phase (a step, one op). */
+    void resetPeakAllocatedBytes();
+
     /** dst[i] = convert(src[i]); same shape; any strides on both sides (dst may be a strided view). */
     void copy(Tensor src, Tensor dst);
 

@@ -18,6 +18,8 @@ public final class CpuBackend implements Backend {
     @Override public Device device() { return Device.CPU; }
     @Override public Storage allocate(DType dtype, long numel) { return new CpuStorage(dtype, numel); }
     @Override public long allocatedBytes() { return CpuMemory.stats().allocatedBytes(); }
+    @Override public long peakAllocatedBytes() { return CpuMemory.stats().peakAllocatedBytes(); }
+    @Override public void resetPeakAllocatedBytes() { CpuMemory.resetPeak(); }
     @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(src, dst); }
     @Override public void fill(Tensor dst, double value) { CpuElementwise.fill(dst, value); }
     @Override public void unary(UnaryOp op, Tensor x, Tensor out) { CpuElementwise.unary(op, x, out); }

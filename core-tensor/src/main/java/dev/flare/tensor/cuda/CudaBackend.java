@@ -82,6 +82,12 @@ public final class CudaBackend implements Backend {
     @Override
     public long allocatedBytes() { return memoryStats().allocatedBytes(); }
 
+    @Override
+    public long peakAllocatedBytes() { return memoryStats().peakAllocatedBytes(); }
+
+    @Override
+    public void resetPeakAllocatedBytes() { allocator.cache().resetPeak(); }
+
     /**
      * Switches GPU timing of every kernel launch and cuBLAS call on this device on or off (default: the system
      * property flare.cuda.profile). Costs a few microseconds of host time per call while on.
