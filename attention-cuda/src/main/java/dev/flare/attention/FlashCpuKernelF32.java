@@ -1,5 +1,6 @@
 package dev.flare.attention;
 
+import dev.flare.tensor.cpu.CpuGemm;
 import dev.flare.tensor.cpu.CpuThreads;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,6 +12,7 @@ import java.util.Arrays;
  * online softmax and all accumulation in float. GENERATED from {@link FlashCpuKernelF64}, do not edit:
  * {@code sed -e 's/F64/F32/g; s/double/float/g; s/Double/Float/g' FlashCpuKernelF64.java} (then this comment).
  * Layouts: q (B, Hq, Sq, D), k (B, Hkv, Sk, D), v (B, Hkv, Sk, Dv), o (B, Hq, Sq, Dv), lse (B, Hq, Sq).
+ * The tiling (GEMM products, elementwise softmax passes) is described in {@link FlashCpuKernelF64}.
  */
 final class FlashCpuKernelF32 {
     static final int BLOCK_Q = 64;
@@ -46,41 +48,25 @@ final class FlashCpuKernelF32 {
         return acc;
     }
 
-    /** y[yo + e] += w * x[xo + e] over n elements. */
-    private static void axpy(float w, float[] x, int xo, float[] y, int yo, int n) {
-        int e = 0, upper = SPECIES.loopBound(n);
-        FloatVector wv = FloatVector.broadcast(SPECIES, w);
-        for (; e < upper; e += SPECIES.length())
-            FloatVector.fromArray(SPECIES, x, xo + e).fma(wv, FloatVector.fromArray(SPECIES, y, yo + e)).intoArray(y, yo + e);
-        for (; e < n; e++) y[yo + e] += w * x[xo + e];
+    /**
+     * tile (rows x n, row stride BLOCK_K) = x rows [x0, x0 + rows) (width w, contiguous) times the transpose of y rows
+     * [y0, y0 + n) (width w): S = Q K^T and dP~ = dO V^T, y read transposed in place.
+     */
+    private static void timesTransposed(float[] x, int x0, int rows, float[] y, int y0, int n, int w, float[] tile) {
+        CpuGemm.gemm(1, rows, n, w, x, (long) x0 * w, 0, w, 1, y, (long) y0 * w, 0, 1, w, tile, 0, 0, BLOCK_K, 1, false);
+    }
+
+    /** out rows [o0, o0 + rows) (width w) += tile (rows x n) times y rows [y0, y0 + n) (width w): O += P V, dQ += dS K. */
+    private static void addTimes(float[] tile, int rows, int n, float[] y, int y0, int w, float[] out, int o0) {
+        CpuGemm.gemm(1, rows, w, n, tile, 0, 0, BLOCK_K, 1, y, (long) y0 * w, 0, w, 1, out, (long) o0 * w, 0, w, 1, true);
     }
 
     /**
-     * Rows [j0, j0 + n) of x (rows of width w, from row base) transposed into xt: xt[e * BLOCK_K + jj] = x[base + j0
-     * + jj][e]. A key block transposed once serves every query row of a tile: its scores are then vector FMAs across
-     * keys ({@link #dots}) instead of one dot product per key, each ending in a horizontal sum.
+     * out rows [o0, o0 + n) (width w) += the transpose of tile (rows x n) times x rows [x0, x0 + rows) (width w):
+     * dV += (P Z)^T dO and dK += dS^T Q, the tile read transposed in place.
      */
-    private static void transposeBlock(float[] x, int base, int j0, int n, int w, float[] xt) {
-        for (int jj = 0; jj < n; jj++) {
-            int xo = (base + j0 + jj) * w;
-            for (int e = 0; e < w; e++) xt[e * BLOCK_K + jj] = x[xo + e];
-        }
-    }
-
-    /** out[jj] = sum_e a[ao + e] * xt[e * BLOCK_K + jj] for jj in [0, n): e in order, one FMA per step, every lane alike. */
-    private static void dots(float[] a, int ao, float[] xt, int n, int w, float[] out) {
-        int jj = 0, upper = SPECIES.loopBound(n);
-        for (; jj < upper; jj += SPECIES.length()) {
-            FloatVector acc = FloatVector.zero(SPECIES);
-            for (int e = 0; e < w; e++)
-                acc = FloatVector.fromArray(SPECIES, xt, e * BLOCK_K + jj).fma(FloatVector.broadcast(SPECIES, a[ao + e]), acc);
-            acc.intoArray(out, jj);
-        }
-        for (; jj < n; jj++) {
-            float acc = 0;
-            for (int e = 0; e < w; e++) acc = Math.fma(xt[e * BLOCK_K + jj], a[ao + e], acc);
-            out[jj] = acc;
-        }
+    private static void addTransposedTimes(float[] tile, int rows, int n, float[] x, int x0, int w, float[] out, int o0) {
+        CpuGemm.gemm(1, n, w, rows, tile, 0, 0, 1, BLOCK_K, x, (long) x0 * w, 0, w, 1, out, (long) o0 * w, 0, w, 1, true);
     }
 
     /** Number of keys visible to query i (keys [0, limit)). */
@@ -93,15 +79,15 @@ final class FlashCpuKernelF32 {
         long cost = (long) BLOCK_Q * p.sk() * (p.d() + p.dv());
         CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost, (from, to) -> {
             float[] m = new float[BLOCK_Q], l = new float[BLOCK_Q], acc = new float[BLOCK_Q * p.dv()];
-            float[] s = new float[BLOCK_K], kt = new float[p.d() * BLOCK_K];
+            float[] s = new float[BLOCK_Q * BLOCK_K];
             boolean[] keep = new boolean[BLOCK_K];
             int[] scratch = new int[4];
-            for (int t = from; t < to; t++) forwardBlock(t / nqb / p.hq(), t / nqb % p.hq(), t % nqb, m, l, acc, s, kt, keep, scratch);
+            for (int t = from; t < to; t++) forwardBlock(t / nqb / p.hq(), t / nqb % p.hq(), t % nqb, m, l, acc, s, keep, scratch);
         });
     }
 
-    private void forwardBlock(int b, int h, int qb, float[] m, float[] l, float[] acc, float[] s, float[] kt,
-                              boolean[] keep, int[] scratch) {
+    private void forwardBlock(int b, int h, int qb, float[] m, float[] l, float[] acc, float[] s, boolean[] keep,
+                              int[] scratch) {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk();
         int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q), rows = i1 - i0;
         int kvh = h / p.group();
@@ -115,18 +101,20 @@ final class FlashCpuKernelF32 {
         final boolean dropout = p.dropout();
         int th = dropout ? p.threshold() : 0;
         for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
-            int j1 = Math.min(jEnd, j0 + BLOCK_K);
-            transposeBlock(k, kBase, j0, j1 - j0, d, kt);
+            int n = Math.min(jEnd, j0 + BLOCK_K) - j0;
+            timesTransposed(q, qBase + i0, rows, k, kBase + j0, n, d, s);
+            // s row r becomes the tile's P (Z applied) for the rescaled online softmax; keys a row cannot see get 0
             for (int r = 0; r < rows; r++) {
-                int i = i0 + r;
-                int lim = Math.min(j1, limit(i));
-                if (lim <= j0) continue;
-                int qo = (qBase + i) * d;
+                int i = i0 + r, so = r * BLOCK_K;
+                int lim = Math.min(n, limit(i) - j0);
+                if (lim <= 0) {
+                    Arrays.fill(s, so, so + n, 0);
+                    continue;
+                }
                 float tileMax = Float.NEGATIVE_INFINITY;
-                dots(q, qo, kt, lim - j0, d, s);
-                for (int j = j0; j < lim; j++) {
-                    float sc = s[j - j0] * scale;
-                    s[j - j0] = sc;
+                for (int jj = 0; jj < lim; jj++) {
+                    float sc = s[so + jj] * scale;
+                    s[so + jj] = sc;
                     if (sc > tileMax) tileMax = sc;
                 }
                 float mOld = m[r], mNew = Math.max(mOld, tileMax);
@@ -136,22 +124,18 @@ final class FlashCpuKernelF32 {
                     l[r] *= alpha;
                     for (int e = 0; e < dv; e++) acc[ao + e] *= alpha;
                 }
-                if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim - j0, th, keep, scratch);
+                if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, lim, th, keep, scratch);
                 float sum = 0;
-                for (int j = j0; j < lim; j++) {
-                    float pe = (float) Math.exp(s[j - j0] - mNew);
+                for (int jj = 0; jj < lim; jj++) {
+                    float pe = (float) Math.exp(s[so + jj] - mNew);
                     sum += pe;
-                    float w = pe;
-                    if (dropout) {
-                        if (!keep[j - j0]) continue;
-                        w = pe * ks;
-                    }
-                    int vo = (kBase + j) * dv;
-                    axpy(w, v, vo, acc, ao, dv);
+                    s[so + jj] = !dropout ? pe : keep[jj] ? pe * ks : 0;
                 }
+                Arrays.fill(s, so + lim, so + n, 0);
                 l[r] += sum;
                 m[r] = mNew;
             }
+            addTimes(s, rows, n, v, kBase + j0, dv, acc, 0);
         }
         for (int r = 0; r < rows; r++) {
             int row = qBase + i0 + r, oo = row * dv;
@@ -167,28 +151,29 @@ final class FlashCpuKernelF32 {
     }
 
     /**
-     * Query i of head h (batch b) against keys [j0, j1) of the block transposed into kt/vt: returns n, the keys it
-     * sees (0 for none, or a row with no visible key at all), and for jj < n sets pz[jj] = P Z (dV's weight) and
-     * ds[jj] = scale dS (dK's and dQ's weight). Both backward passes take their weights from here.
+     * The weights of one tile of head h (batch b): query rows [i0, i0 + rows) against keys [j0, j0 + n). On entry s
+     * holds the scores Q K^T and dp the products dO V^T (rows x n, row stride BLOCK_K); on return s holds P Z (dV's
+     * weight) and dp holds scale dS (dK's and dQ's weight), both 0 where a row cannot see the key (and on rows with
+     * no visible key at all). Both backward passes take their weights from here.
      */
-    private int rowBlock(int b, int h, int i, int j0, int j1, float[] kt, float[] vt, float[] dO, float[] delta,
-                         boolean[] keep, int[] scratch, float[] pz, float[] ds) {
-        int row = (b * p.hq() + h) * p.sq() + i;
-        float li = lse[row];
-        int n = Math.min(j1, limit(i)) - j0;
-        if (li == Float.NEGATIVE_INFINITY || n <= 0) return 0;
+    private void weights(int b, int h, int i0, int rows, int j0, int n, float[] s, float[] dp, float[] delta,
+                         boolean[] keep, int[] scratch) {
         boolean dropout = p.dropout();
-        if (dropout) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, n, p.threshold(), keep, scratch);
         float scale = (float) p.scale(), ks = (float) p.keepScale();
-        dots(q, row * p.d(), kt, n, p.d(), pz);            // scores
-        dots(dO, row * p.dv(), vt, n, p.dv(), ds);         // dO . v
-        for (int jj = 0; jj < n; jj++) {
-            float pr = (float) Math.exp(pz[jj] * scale - li);
-            float z = dropout ? (keep[jj] ? ks : 0) : 1;
-            ds[jj] = pr * (ds[jj] * z - delta[row]) * scale;
-            pz[jj] = pr * z;
+        for (int r = 0; r < rows; r++) {
+            int i = i0 + r, row = (b * p.hq() + h) * p.sq() + i, so = r * BLOCK_K;
+            float li = lse[row];
+            int vis = li == Float.NEGATIVE_INFINITY ? 0 : Math.max(0, Math.min(n, limit(i) - j0));
+            if (dropout && vis > 0) AttentionDropout.keepRow(p.seed(), p.offset(), b, h, p.hq(), i, j0, vis, p.threshold(), keep, scratch);
+            for (int jj = 0; jj < vis; jj++) {
+                float pr = (float) Math.exp(s[so + jj] * scale - li);
+                float z = dropout ? (keep[jj] ? ks : 0) : 1;
+                dp[so + jj] = pr * (dp[so + jj] * z - delta[row]) * scale;
+                s[so + jj] = pr * z;
+            }
+            Arrays.fill(s, so + vis, so + n, 0);
+            Arrays.fill(dp, so + vis, so + n, 0);
         }
-        return n;
     }
 
     /** Returns {dq, dk, dv} (null where not wanted) for the output gradient dO (B, Hq, Sq, Dv). */
@@ -202,53 +187,49 @@ final class FlashCpuKernelF32 {
         float[] dvv = wantKV ? new float[v.length] : null;
         long cost = (long) BLOCK_K * sq * g * (2L * d + 2L * dv);
         if (wantKV) {
+            // a key block per task: its dK and dV rows are summed over every query tile that sees them, in order
             int nkb = Math.ceilDiv(sk, BLOCK_K);
             CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
                 boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
-                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], pz = new float[BLOCK_K], ds = new float[BLOCK_K];
+                float[] s = new float[BLOCK_Q * BLOCK_K], dp = new float[BLOCK_Q * BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nkb / p.hkv(), kvh = t / nkb % p.hkv(), kb = t % nkb;
-                    int j0 = kb * BLOCK_K, j1 = Math.min(sk, j0 + BLOCK_K);
+                    int j0 = kb * BLOCK_K, n = Math.min(sk, j0 + BLOCK_K) - j0;
                     int kBase = (b * p.hkv() + kvh) * sk;
-                    transposeBlock(k, kBase, j0, j1 - j0, d, kt);
-                    transposeBlock(v, kBase, j0, j1 - j0, dv, vt);
                     for (int h = kvh * g; h < kvh * g + g; h++) {
                         int qBase = (b * p.hq() + h) * sq;
                         int iStart = p.causal() ? Math.max(0, j0 - p.shift()) : 0;
-                        for (int i = iStart; i < sq; i++) {
-                            int row = qBase + i, n = rowBlock(b, h, i, j0, j1, kt, vt, dO, delta, keep, scratch, pz, ds);
-                            for (int jj = 0; jj < n; jj++) {
-                                int j = j0 + jj;
-                                if (pz[jj] != 0) axpy(pz[jj], dO, row * dv, dvv, (kBase + j) * dv, dv);
-                                axpy(ds[jj], q, row * d, dk, (kBase + j) * d, d);
-                            }
+                        for (int i0 = iStart; i0 < sq; i0 += BLOCK_Q) {
+                            int rows = Math.min(sq, i0 + BLOCK_Q) - i0;
+                            timesTransposed(q, qBase + i0, rows, k, kBase + j0, n, d, s);
+                            timesTransposed(dO, qBase + i0, rows, v, kBase + j0, n, dv, dp);
+                            weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
+                            addTransposedTimes(s, rows, n, dO, qBase + i0, dv, dvv, kBase + j0);
+                            addTransposedTimes(dp, rows, n, q, qBase + i0, d, dk, kBase + j0);
                         }
                     }
                 }
             });
         }
         if (wantQ) {
+            // a query tile per task: its dQ rows are summed over the key blocks in order
             int nqb = Math.ceilDiv(sq, BLOCK_Q);
             CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
                 boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
-                float[] kt = new float[d * BLOCK_K], vt = new float[dv * BLOCK_K], pz = new float[BLOCK_K], ds = new float[BLOCK_K];
+                float[] s = new float[BLOCK_Q * BLOCK_K], dp = new float[BLOCK_Q * BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
-                    int kBase = (b * p.hkv() + h / g) * sk;
-                    int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q);
-                    int jEnd = p.causal() ? limit(i1 - 1) : sk;
-                    // key blocks outside, rows inside: each block is transposed once for the tile, and every row
-                    // still adds its keys into dq in increasing order
+                    int kBase = (b * p.hkv() + h / g) * sk, qBase = (b * p.hq() + h) * sq;
+                    int i0 = qb * BLOCK_Q, rows = Math.min(sq, i0 + BLOCK_Q) - i0;
+                    int jEnd = p.causal() ? limit(i0 + rows - 1) : sk;
                     for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
-                        int j1 = Math.min(jEnd, j0 + BLOCK_K);
-                        transposeBlock(k, kBase, j0, j1 - j0, d, kt);
-                        transposeBlock(v, kBase, j0, j1 - j0, dv, vt);
-                        for (int i = i0; i < i1; i++) {
-                            int row = (b * p.hq() + h) * sq + i, n = rowBlock(b, h, i, j0, j1, kt, vt, dO, delta, keep, scratch, pz, ds);
-                            for (int jj = 0; jj < n; jj++) axpy(ds[jj], k, (kBase + j0 + jj) * d, dq, row * d, d);
-                        }
+                        int n = Math.min(jEnd, j0 + BLOCK_K) - j0;
+                        timesTransposed(q, qBase + i0, rows, k, kBase + j0, n, d, s);
+                        timesTransposed(dO, qBase + i0, rows, v, kBase + j0, n, dv, dp);
+                        weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
+                        addTimes(dp, rows, n, k, kBase + j0, d, dq, qBase + i0);
                     }
                 }
             });

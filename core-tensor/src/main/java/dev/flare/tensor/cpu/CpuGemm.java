@@ -86,6 +86,26 @@ public final class CpuGemm {
                 c, c == null ? 0 : c.length, cOffset, cBatchStride, cRowStride, cColStride, accumulate));
     }
 
+    /** {@link #sgemm} by another name: code written once over float[] and double[] (one file generated from the other) calls gemm. */
+    public static void gemm(int batch, int M, int N, int K,
+                            float[] a, long aOffset, long aBatchStride, long aRowStride, long aColStride,
+                            float[] b, long bOffset, long bBatchStride, long bRowStride, long bColStride,
+                            float[] c, long cOffset, long cBatchStride, long cRowStride, long cColStride,
+                            boolean accumulate) {
+        sgemm(batch, M, N, K, a, aOffset, aBatchStride, aRowStride, aColStride, b, bOffset, bBatchStride, bRowStride,
+                bColStride, c, cOffset, cBatchStride, cRowStride, cColStride, accumulate);
+    }
+
+    /** {@link #dgemm} by another name (see the float[] overload). */
+    public static void gemm(int batch, int M, int N, int K,
+                            double[] a, long aOffset, long aBatchStride, long aRowStride, long aColStride,
+                            double[] b, long bOffset, long bBatchStride, long bRowStride, long bColStride,
+                            double[] c, long cOffset, long cBatchStride, long cRowStride, long cColStride,
+                            boolean accumulate) {
+        dgemm(batch, M, N, K, a, aOffset, aBatchStride, aRowStride, aColStride, b, bOffset, bBatchStride, bRowStride,
+                bColStride, c, cOffset, cBatchStride, cRowStride, cColStride, accumulate);
+    }
+
     /** Picks the path (nothing, tiny loop, one thread, split over the batch, rows or columns) and runs it. */
     private static void run(GemmJob j) {
         if (j.batch == 0 || j.M == 0 || j.N == 0) {

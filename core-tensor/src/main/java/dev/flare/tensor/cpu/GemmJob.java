@@ -73,8 +73,10 @@ final class GemmJob {
         if (batch == 0 || rows == 0 || cols == 0) {
             return new int[4];
         }
-        String what = op + ": " + matrix + " (" + batch + " x " + rows + " x " + cols + ", offset " + off
-                + ", strides " + bs + ", " + rs + ", " + cs + ")";
+        // the description is built only for an error: a call runs this three times, and small GEMMs (flash attention's
+        // CPU tiles) are called often enough for eager string building to show in profiles
+        java.util.function.Supplier<String> what = () -> op + ": " + matrix + " (" + batch + " x " + rows + " x " + cols
+                + ", offset " + off + ", strides " + bs + ", " + rs + ", " + cs + ")";
         long lo = off, hi = off;
         try {
             long[] extent = {batch - 1, rows - 1, cols - 1};
@@ -88,10 +90,10 @@ final class GemmJob {
                 }
             }
         } catch (ArithmeticException e) {
-            throw new IndexOutOfBoundsException(what + ": offset + stride * extent overflows a long");
+            throw new IndexOutOfBoundsException(what.get() + ": offset + stride * extent overflows a long");
         }
         if (lo < 0 || hi >= len) {
-            throw new IndexOutOfBoundsException(what + ": expected elements within " + array + "[0.." + (len - 1)
+            throw new IndexOutOfBoundsException(what.get() + ": expected elements within " + array + "[0.." + (len - 1)
                     + "] (length " + len + "), got elements " + lo + ".." + hi);
         }
         return new int[] {(int) off, batch > 1 ? (int) bs : 0, rows > 1 ? (int) rs : 0, cols > 1 ? (int) cs : 0};
