@@ -19,7 +19,8 @@ import java.lang.management.ManagementFactory;
 final class AttentionMemoryProbe {
     /**
      * @param forwardExtraBytes  peak allocated during the forward, above the inputs, minus the output
-     * @param backwardExtraBytes peak allocated during forward + backward, above the inputs, minus output and gradients
+     * @param backwardExtraBytes peak allocated during forward + backward, above the inputs (and the leaves' gradient
+     *                           buffers, allocated beforehand), minus the output and the three gradients
      * @param heapBytes          Java heap allocated by all threads during forward + backward (CPU runs), else -1
      */
     record Result(int b, int h, int s, int d, DType dtype, long forwardExtraBytes, long backwardExtraBytes, long heapBytes) {
@@ -37,6 +38,9 @@ final class AttentionMemoryProbe {
         Generator gen = new Generator(17);
         Tensor q = input(gen, device, dtype, b, h, s, d), k = input(gen, device, dtype, b, h, s, d);
         Tensor v = input(gen, device, dtype, b, h, s, d), dO = input(gen, device, dtype, b, h, s, d);
+        // Gradients that already exist are added to in place: the engine's copy of a first gradient into the leaf
+        // (autograd's memory, not attention's) stays out of the measurement.
+        for (Tensor t : new Tensor[]{q, k, v}) t.setGrad(MemoryScope.detach(Tensor.zeros(dtype, device, b, h, s, d)));
         Backend be = q.backend();
         AttentionOptions opts = AttentionOptions.causal().withBackend(backend);
         long outBytes = q.numel() * dtype.byteSize();

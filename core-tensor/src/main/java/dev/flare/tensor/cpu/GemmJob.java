@@ -34,21 +34,23 @@ final class GemmJob {
         this.b = b;
         this.c = c;
         this.accumulate = accumulate;
-        int[] av = view(op, "A", "a", aLen, aOff, batch, aBS, M, aRS, K, aCS);
-        int[] bv = view(op, "B", "b", bLen, bOff, batch, bBS, K, bRS, N, bCS);
-        int[] cv = view(op, "C", "c", cLen, cOff, batch, cBS, M, cRS, N, cCS);
-        this.aOff = av[0];
-        this.aBS = av[1];
-        this.aRS = av[2];
-        this.aCS = av[3];
-        this.bOff = bv[0];
-        this.bBS = bv[1];
-        this.bRS = bv[2];
-        this.bCS = bv[3];
-        this.cOff = cv[0];
-        this.cBS = cv[1];
-        this.cRS = cv[2];
-        this.cCS = cv[3];
+        check(op, "A", "a", aLen, aOff, batch, aBS, M, aRS, K, aCS);
+        check(op, "B", "b", bLen, bOff, batch, bBS, K, bRS, N, bCS);
+        check(op, "C", "c", cLen, cOff, batch, cBS, M, cRS, N, cCS);
+        // checked: every reach fits the array, so these fit an int (an empty view reads nothing: zeros will do)
+        boolean aEmpty = batch == 0 || M == 0 || K == 0, bEmpty = batch == 0 || K == 0 || N == 0, cEmpty = batch == 0 || M == 0 || N == 0;
+        this.aOff = aEmpty ? 0 : (int) aOff;
+        this.aBS = aEmpty || batch == 1 ? 0 : (int) aBS;
+        this.aRS = aEmpty || M == 1 ? 0 : (int) aRS;
+        this.aCS = aEmpty || K == 1 ? 0 : (int) aCS;
+        this.bOff = bEmpty ? 0 : (int) bOff;
+        this.bBS = bEmpty || batch == 1 ? 0 : (int) bBS;
+        this.bRS = bEmpty || K == 1 ? 0 : (int) bRS;
+        this.bCS = bEmpty || N == 1 ? 0 : (int) bCS;
+        this.cOff = cEmpty ? 0 : (int) cOff;
+        this.cBS = cEmpty || batch == 1 ? 0 : (int) cBS;
+        this.cRS = cEmpty || M == 1 ? 0 : (int) cRS;
+        this.cCS = cEmpty || N == 1 ? 0 : (int) cCS;
     }
 
     private static void requireSize(String op, String name, int size) {
@@ -64,38 +66,36 @@ final class GemmJob {
     }
 
     /**
-     * Checks that every element of a (batch x rows x cols) strided view lies inside its array and returns
-     * {offset, batchStride, rowStride, colStride} as ints. An empty view is not checked (any offset will
-     * do, as it reads nothing) and comes back as zeros.
+     * Checks that every element of a (batch x rows x cols) strided view lies inside its array (an empty view reads
+     * nothing and is not checked). Allocates nothing unless it throws: small GEMMs (flash attention's CPU tiles) are
+     * called often enough for per-call garbage to show.
      */
-    private static int[] view(String op, String matrix, String array, int len, long off,
+    private static void check(String op, String matrix, String array, int len, long off,
                               int batch, long bs, int rows, long rs, int cols, long cs) {
         if (batch == 0 || rows == 0 || cols == 0) {
-            return new int[4];
+            return;
         }
-        // the description is built only for an error: a call runs this three times, and small GEMMs (flash attention's
-        // CPU tiles) are called often enough for eager string building to show in profiles
-        java.util.function.Supplier<String> what = () -> op + ": " + matrix + " (" + batch + " x " + rows + " x " + cols
-                + ", offset " + off + ", strides " + bs + ", " + rs + ", " + cs + ")";
         long lo = off, hi = off;
         try {
-            long[] extent = {batch - 1, rows - 1, cols - 1};
-            long[] stride = {bs, rs, cs};
-            for (int d = 0; d < 3; d++) {
-                long reach = Math.multiplyExact(extent[d], stride[d]);
-                if (reach > 0) {
-                    hi = Math.addExact(hi, reach);
-                } else {
-                    lo = Math.addExact(lo, reach);
-                }
-            }
+            long reach = Math.multiplyExact((long) (batch - 1), bs);
+            if (reach > 0) hi = Math.addExact(hi, reach); else lo = Math.addExact(lo, reach);
+            reach = Math.multiplyExact((long) (rows - 1), rs);
+            if (reach > 0) hi = Math.addExact(hi, reach); else lo = Math.addExact(lo, reach);
+            reach = Math.multiplyExact((long) (cols - 1), cs);
+            if (reach > 0) hi = Math.addExact(hi, reach); else lo = Math.addExact(lo, reach);
         } catch (ArithmeticException e) {
-            throw new IndexOutOfBoundsException(what.get() + ": offset + stride * extent overflows a long");
+            throw new IndexOutOfBoundsException(describe(op, matrix, off, batch, bs, rows, rs, cols, cs)
+                    + ": offset + stride * extent overflows a long");
         }
         if (lo < 0 || hi >= len) {
-            throw new IndexOutOfBoundsException(what.get() + ": expected elements within " + array + "[0.." + (len - 1)
-                    + "] (length " + len + "), got elements " + lo + ".." + hi);
+            throw new IndexOutOfBoundsException(describe(op, matrix, off, batch, bs, rows, rs, cols, cs)
+                    + ": expected elements within " + array + "[0.." + (len - 1) + "] (length " + len + "), got elements "
+                    + lo + ".." + hi);
         }
-        return new int[] {(int) off, batch > 1 ? (int) bs : 0, rows > 1 ? (int) rs : 0, cols > 1 ? (int) cs : 0};
+    }
+
+    private static String describe(String op, String matrix, long off, int batch, long bs, int rows, long rs, int cols, long cs) {
+        return op + ": " + matrix + " (" + batch + " x " + rows + " x " + cols + ", offset " + off + ", strides " + bs
+                + ", " + rs + ", " + cs + ")";
     }
 }
