@@ -510,28 +510,47 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
 
             if (!p.deterministic) {
                 __syncthreads();  // sdS complete
-                // dQ[BR][D] += dS[BR][BC] K[BC][D]; items (m-tile, 16-wide d slab) spread over warps
+                // dQ[BR][D] += dS[BR][BC] K[BC][D]. Warp w takes m-tile w / WPM (16 queries) and a run of PPW 16-wide
+                // d slabs, so each dS fragment it loads feeds 2 * PPW mma (was one (m-tile, slab) item at a time: one
+                // dS load per 2 mma).
+                constexpr int MT = BR / 16, WPM = C::NW / MT, PPW = (D / 16 + WPM - 1) / WPM;
+                static_assert(C::NW % MT == 0, "warps per dQ m-tile");
                 float* dqa = p.dq_accum + (long long)bh * Sq * D;
-                for (int it = warp; it < (BR / 16) * (D / 16); it += C::NW) {
-                    const int mt = it / (D / 16), pp = it % (D / 16);
-                    float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+                const int mt = warp / WPM, pp0 = (warp % WPM) * PPW;
+                float acc[PPW][2][4];
 #pragma unroll
-                    for (int kk = 0; kk < BC / 16; ++kk) {
-                        uint32_t a[4], bk[4];
-                        ldmatrix_x4_trans(a, sdS + (kk * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + mt * 16 +
-                                                 ((lane >> 3) & 1) * 8);
-                        ldmatrix_x4_trans(bk, sK + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 +
-                                                  (lane >> 4) * 8);
-                        DT<T>::mma(acc[0], a, bk[0], bk[1]);
-                        DT<T>::mma(acc[1], a, bk[2], bk[3]);
+                for (int j = 0; j < PPW; ++j)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) acc[j][0][e] = acc[j][1][e] = 0.f;
+#pragma unroll
+                for (int kk = 0; kk < BC / 16; ++kk) {
+                    uint32_t a[4];
+                    ldmatrix_x4_trans(a, sdS + (kk * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + mt * 16 +
+                                             ((lane >> 3) & 1) * 8);
+#pragma unroll
+                    for (int j = 0; j < PPW; ++j) {
+                        const int pp = pp0 + j;
+                        if (PPW * WPM == D / 16 || pp < D / 16) {
+                            uint32_t bk[4];
+                            ldmatrix_x4_trans(bk, sK + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + pp * 16 +
+                                                      (lane >> 4) * 8);
+                            DT<T>::mma(acc[j][0], a, bk[0], bk[1]);
+                            DT<T>::mma(acc[j][1], a, bk[2], bk[3]);
+                        }
                     }
+                }
 #pragma unroll
-                    for (int hh = 0; hh < 2; ++hh) {
-                        const int qi = q0 + mt * 16 + g4 + 8 * hh;
-                        if (qi < Sq) {
-                            float* rowp = dqa + (long long)qi * D + pp * 16 + 2 * tq;
-                            dq_red2(rowp, acc[0][2 * hh] * p.scale, acc[0][2 * hh + 1] * p.scale);
-                            dq_red2(rowp + 8, acc[1][2 * hh] * p.scale, acc[1][2 * hh + 1] * p.scale);
+                for (int hh = 0; hh < 2; ++hh) {
+                    const int qi = q0 + mt * 16 + g4 + 8 * hh;
+                    if (qi < Sq) {
+#pragma unroll
+                        for (int j = 0; j < PPW; ++j) {
+                            const int pp = pp0 + j;
+                            if (PPW * WPM == D / 16 || pp < D / 16) {
+                                float* rowp = dqa + (long long)qi * D + pp * 16 + 2 * tq;
+                                dq_red2(rowp, acc[j][0][2 * hh] * p.scale, acc[j][0][2 * hh + 1] * p.scale);
+                                dq_red2(rowp + 8, acc[j][1][2 * hh] * p.scale, acc[j][1][2 * hh + 1] * p.scale);
+                            }
                         }
                     }
                 }
