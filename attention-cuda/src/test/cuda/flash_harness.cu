@@ -416,7 +416,10 @@ static void fill_params(const Case& c, const DevBufs& d, const Layout& Lq, const
     bp.deterministic = c.deterministic;
 }
 
-static uint32_t drop_threshold(float p) { return (uint32_t)std::llround((double)p * 16777216.0); }
+// The 8-bit threshold (docs/attention.md): p rounded to a multiple of 1/256.
+static uint32_t drop_threshold(float p) { return (uint32_t)std::llround((double)p * 256.0); }
+// Kept values are scaled by 1 / (1 - the realized drop probability).
+static float keep_scale_of(uint32_t thr) { return (float)(256.0 / (256.0 - (double)thr)); }
 
 static void run_case(const Case& c, int idx) {
     const int D = c.D;
@@ -434,7 +437,7 @@ static void run_case(const Case& c, int idx) {
     const unsigned long long seed = 0x0123456789abcdefULL + 7919ULL * idx;
     const uint32_t off_lo = 17u + idx;
     const uint32_t thr = c.pdrop > 0 ? drop_threshold(c.pdrop) : 0u;
-    const float keep_scale = c.pdrop > 0 ? 1.f / (1.f - c.pdrop) : 1.f;
+    const float keep_scale = c.pdrop > 0 ? keep_scale_of(thr) : 1.f;
 
     const size_t es = dt_size(dt);
     DevBufs d;
@@ -590,8 +593,8 @@ static int selftest_reference() {
         for (auto& x : k) x = nd(rng);
         for (auto& x : v) x = nd(rng);
         for (auto& x : dout) x = nd(rng);
-        const float scale = 0.4f, keep = c.pdrop > 0 ? 1.f / (1.f - c.pdrop) : 1.f;
         const uint32_t thr = c.pdrop > 0 ? drop_threshold(c.pdrop) : 0;
+        const float scale = 0.4f, keep = c.pdrop > 0 ? keep_scale_of(thr) : 1.f;
         auto loss = [&](const std::vector<float>& qq, const std::vector<float>& kk, const std::vector<float>& vv) {
             Ref r = reference(c, qq, kk, vv, dout, Lq, Lk, scale, 5, 3, thr, keep);
             double L = 0;
@@ -668,7 +671,7 @@ static void bench() {
         FlashFwdParams fp;
         FlashBwdParams bp;
         fill_params(c, d, L, L, 1.f / std::sqrt((float)D), 42, 0, bc.p > 0 ? drop_threshold(bc.p) : 0,
-                    bc.p > 0 ? 1.f / (1.f - bc.p) : 1.f, fp, bp);
+                    bc.p > 0 ? keep_scale_of(drop_threshold(bc.p)) : 1.f, fp, bp);
         double flops = 4.0 * B * H * (double)S * S * D * (bc.causal ? 0.5 : 1.0);
         auto time_it = [&](int mode) {  // 0 fwd, 1 bwd (tensor-core dkdv), 2 bwd (SIMT dkdv)
             auto once = [&]() {

@@ -296,32 +296,29 @@ template <int D> struct BwdTcCfg {
     // bytes: K, V [BC][LD], two buffers of Q, dO [BR][LD] (2-byte), dS^T [BC][LDS] (2-byte), two buffers of
     // lse*log2e, delta [BR] fp32. The second buffer lets the next query block load while this one computes.
     static constexpr int SMEM_BYTES = (2 * BC * LD + 4 * BR * LD + BC * LDS) * 2 + 4 * BR * 4;
+    static_assert(BR % 32 == 0, "dropout_bytes_bwd covers groups of 32 queries");
 };
 
-// Dropout factors of one thread's 4 elements of an 8-query tile of the transposed scores: element e is (query
-// qa + (e & 1), key kbase + g4 + 8 * (e >> 1)), qa = the thread's first query, kbase = the warp's first key (a
-// multiple of 16). The mask is the forward's (Philox counter (key >> 2, query, bh, offset), word key & 3), so the 4
-// keys of a counter block sit in the 4 lanes g4 = 4m..4m+3 of one tq, and those lanes need the same 4 blocks
-// ({qa, qa + 1} x {keys 4m.., 8 + 4m..}). Lane j = g4 & 3 generates block j (the one of its element j) and the
-// lanes trade words in 3 shuffles: one Philox per lane instead of 4. Every lane must call it (the shuffles).
-__device__ __forceinline__ void dropout_quad_t(const FlashBwdParams& p, int bh, int qa, int kbase, int g4, float (&z)[4]) {
-    const int j = g4 & 3;
-    uint32_t c[4] = {(uint32_t)(kbase + 8 * (j >> 1) + 4 * (g4 >> 2)) >> 2, (uint32_t)(qa + (j & 1)), (uint32_t)bh,
+// Dropout bytes of one lane for a group of 4 query tiles (32 queries from qg0) of the transposed scores, whose rows are
+// the warp's 16 keys kbase .. kbase + 15 (kbase a multiple of 16: one Philox block per query). Element e of tile nt is
+// (query qg0 + 8 nt + 2 tq + (e & 1), key kbase + g4 + 8 (e >> 1)). The 8 lanes of one tq share these 8 queries: lane
+// g4 generates the block of query qg0 + 8 (g4 >> 1) + 2 tq + (g4 & 1) (block k = g4) and sends each partner g4 ^ r the
+// bytes of its keys g4 ^ r and (g4 ^ r) + 8. One Philox per lane per 16 elements. Out: v[2 nt + j], query
+// qg0 + 8 nt + 2 tq + j: byte 0 = key g4, byte 1 = key g4 + 8 (dropout_check.py checks this against the direct
+// definition). Every lane must call it (the shuffles).
+__device__ __forceinline__ void dropout_bytes_bwd(const FlashBwdParams& p, int bh, int qg0, int kbase, int g4, int tq,
+                                                  uint32_t (&v)[8]) {
+    uint32_t c[4] = {(uint32_t)kbase >> 4, (uint32_t)(qg0 + 8 * (g4 >> 1) + 2 * tq + (g4 & 1)), (uint32_t)bh,
                      p.offset_lo};
     philox4x32_10(c, (uint32_t)(p.seed & 0xffffffffull), (uint32_t)(p.seed >> 32));
-    uint32_t got[4];   // got[r]: word j of block j ^ r, from lane j ^ r of the quad (lane offset 4 * r)
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-        const int wi = j ^ r;   // the partner j ^ r needs word (j ^ r) of this lane's block
-        const uint32_t snd = wi == 0 ? c[0] : wi == 1 ? c[1] : wi == 2 ? c[2] : c[3];
-        got[r] = r == 0 ? snd : __shfl_xor_sync(0xffffffffu, snd, r << 2);
+    for (int r = 0; r < 8; ++r) {
+        const int d = g4 ^ r;   // the partner: its keys d and d + 8 are byte d & 3 of words d >> 2 and 2 + (d >> 2)
+        const uint32_t wa = (d >> 2) ? c[1] : c[0], wb = (d >> 2) ? c[3] : c[2];
+        const uint32_t packed = __byte_perm(wa, wb, (uint32_t)((d & 3) | ((4 + (d & 3)) << 4)));
+        v[r] = r == 0 ? packed : __shfl_xor_sync(0xffffffffu, packed, 4 * r);
     }
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-        const int r = e ^ j;
-        const uint32_t w = r == 0 ? got[0] : r == 1 ? got[1] : r == 2 ? got[2] : got[3];
-        z[e] = (w >> 8) >= p.drop_threshold ? p.keep_scale : 0.f;
-    }
+    xor_permute(v, g4);   // v[r] came from lane g4 ^ r, i.e. block g4 ^ r
 }
 
 // Adds (a, b) to the fp32 pair at p (8-byte aligned: an even element of dq_accum). sm_90 has a vector atomic add
@@ -462,18 +459,24 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
             // ---- P, dropout, dS (in place: s <- P∘Z, dp <- dS)
             const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (k0 + BC - 1 > q0 + off));
 #pragma unroll
-            for (int nt = 0; nt < BR / 8; ++nt) {
-                float z[4] = {1.f, 1.f, 1.f, 1.f};
-                if (p.dropout) dropout_quad_t(p, bh, q0 + nt * 8 + 2 * tq, k0 + warp * 16, g4, z);
+            for (int gi = 0; gi < BR / 32; ++gi) {
+                uint32_t zb[8];
+                if (p.dropout) dropout_bytes_bwd(p, bh, q0 + gi * 32, k0 + warp * 16, g4, tq, zb);
 #pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
-                    const int qi = q0 + qc, kj = krow[e >> 1];
-                    bool valid = true;
-                    if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
-                    float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
-                    s[nt][e] = P * z[e];
-                    dp[nt][e] = P * (dp[nt][e] * z[e] - sDelta[qc]);
+                for (int ntl = 0; ntl < 4; ++ntl) {
+                    const int nt = gi * 4 + ntl;
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                        const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
+                        const int qi = q0 + qc, kj = krow[e >> 1];
+                        bool valid = true;
+                        if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
+                        const float z = !p.dropout ? 1.f : byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold)
+                                                               ? p.keep_scale : 0.f;
+                        float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
+                        s[nt][e] = P * z;
+                        dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
+                    }
                 }
             }
 

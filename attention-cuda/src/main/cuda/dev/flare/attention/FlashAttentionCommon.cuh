@@ -98,26 +98,38 @@ __host__ __device__ __forceinline__ void philox4x32_10(uint32_t c[4], uint32_t k
     }
 }
 
-// Dropout decision for (row, col) of head bh = b*Hq + h. Returns true if KEPT.
+// Dropout decision for (row, col) of head bh = b*Hq + h (docs/attention.md, "Dropout mask"): Philox counter
+// (col >> 4, row, bh, offset) gives the random bytes of 16 columns; column col's byte is byte col & 3 of word
+// (col >> 2) & 3, and the element is KEPT (returns true) iff byte >= threshold (threshold = round(p * 256)).
 __host__ __device__ __forceinline__ bool dropout_keep(unsigned long long seed, uint32_t offset_lo,
                                                       uint32_t threshold, int row, int col, int bh) {
-    uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)row, (uint32_t)bh, offset_lo};
+    uint32_t c[4] = {(uint32_t)col >> 4, (uint32_t)row, (uint32_t)bh, offset_lo};
     philox4x32_10(c, (uint32_t)(seed & 0xffffffffull), (uint32_t)(seed >> 32));
-    const int wi = col & 3;  // select without dynamic indexing (keeps c[] in registers)
-    uint32_t w = wi == 0 ? c[0] : wi == 1 ? c[1] : wi == 2 ? c[2] : c[3];
-    return (w >> 8) >= threshold;
+    const int wi = (col >> 2) & 3;  // select without dynamic indexing (keeps c[] in registers)
+    const uint32_t w = wi == 0 ? c[0] : wi == 1 ? c[1] : wi == 2 ? c[2] : c[3];
+    return ((w >> (8 * (col & 3))) & 0xffu) >= threshold;
 }
 
-// Two adjacent columns (col even) share one Philox block.
-__device__ __forceinline__ void dropout_keep2(unsigned long long seed, uint32_t offset_lo, uint32_t threshold,
-                                              int row, int col_even, int bh, bool& k0, bool& k1) {
-    uint32_t c[4] = {(uint32_t)col_even >> 2, (uint32_t)row, (uint32_t)bh, offset_lo};
-    philox4x32_10(c, (uint32_t)(seed & 0xffffffffull), (uint32_t)(seed >> 32));
-    int w = col_even & 3;  // 0 or 2
-    uint32_t a = (w == 0) ? c[0] : c[2];
-    uint32_t b = (w == 0) ? c[1] : c[3];
-    k0 = (a >> 8) >= threshold;
-    k1 = (b >> 8) >= threshold;
+// v[k] <- v[k ^ x] for a runtime x in [0, N): log2(N) stages of conditional swaps (selects), so that an array that
+// lanes filled in lane-dependent order is read back with compile-time indices (no local memory).
+template <int N>
+__device__ __forceinline__ void xor_permute(uint32_t (&v)[N], int x) {
+#pragma unroll
+    for (int bit = 1; bit < N; bit <<= 1) {
+        const bool sw = (x & bit) != 0;
+#pragma unroll
+        for (int i = 0; i < N; ++i)
+            if (!(i & bit)) {
+                const uint32_t a = v[i], b = v[i | bit];
+                v[i] = sw ? b : a;
+                v[i | bit] = sw ? a : b;
+            }
+    }
+}
+
+// True iff byte i (0..3) of v is at least the dropout threshold.
+__device__ __forceinline__ bool byte_kept(uint32_t v, int i, uint32_t threshold) {
+    return ((v >> (8 * i)) & 0xffu) >= threshold;
 }
 
 // ----------------------------------------------------------------------------- dtype helpers

@@ -17,6 +17,26 @@ namespace flare_attn {
 #define FLARE_FWD_TC_BN 64
 #endif
 
+// Dropout bytes of one lane for a 32-column group (columns col0 .. col0 + 31, col0 a multiple of 32) of its rows g and
+// g + 8. The quad (lanes tq = 0..3 of row g) needs 4 Philox blocks: (16-column half u, row g or g + 8). Lane tq
+// generates block k = tq = 2u + hh and sends each partner tq ^ r the two 16-bit halves it needs: one Philox per lane
+// per 16 elements. Out: v[2u + hh], row g + 8 * hh: bytes 0, 1 = columns 2tq, 2tq + 1 of n8-tile 2u of the group, bytes
+// 2, 3 = those of tile 2u + 1 (dropout_check.py checks this against the direct definition). Every lane must call it.
+__device__ __forceinline__ void dropout_bytes_fwd(uint32_t k0, uint32_t k1, uint32_t offset_lo, int bh, int col0,
+                                                  int row_g, int row_g8, int tq, uint32_t (&v)[4]) {
+    uint32_t c[4] = {((uint32_t)col0 >> 4) + (uint32_t)(tq >> 1), (uint32_t)((tq & 1) ? row_g8 : row_g), (uint32_t)bh,
+                     offset_lo};
+    philox4x32_10(c, k0, k1);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+        const int d = tq ^ r;   // the partner: it needs half d & 1 of words d >> 1 and 2 + (d >> 1)
+        const uint32_t wa = (d >> 1) ? c[1] : c[0], wb = (d >> 1) ? c[3] : c[2];
+        const uint32_t packed = __byte_perm(wa, wb, (d & 1) ? 0x7632u : 0x5410u);
+        v[r] = r == 0 ? packed : __shfl_xor_sync(0xffffffffu, packed, r);
+    }
+    xor_permute(v, tq);   // v[r] came from lane tq ^ r, i.e. block tq ^ r
+}
+
 // Tile configuration of the tensor-core forward kernel.
 template <int D> struct FwdTcCfg {
     static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
@@ -26,6 +46,7 @@ template <int D> struct FwdTcCfg {
     static constexpr int NT = NW * 32;
     static constexpr int LD = D + 8;                   // smem row stride (elements), 16B pad
     static constexpr int SMEM_ELEMS = (BM + 4 * BN) * LD;  // Q + 2x K + 2x V
+    static_assert(BN % 32 == 0, "dropout_bytes_fwd covers 32-column groups");
 };
 
 template <typename T, int D, int ROWS, int NT>
@@ -196,32 +217,25 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
                 }
             }
 
-        // ---- dropout on P (LSE / l use the un-dropped values)
-        // Lanes tq and tq^1 cover the same 4-column Philox block: the even lane generates it for row g,
-        // the odd lane for row g+8, and they swap the two words the other needs (one Philox per lane).
+        // ---- dropout on P (LSE / l use the un-dropped values; kept values are scaled by keep_scale in the epilogue)
         if (p.dropout) {
-            const bool odd = (tq & 1) != 0;
             const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
-            const float ks = p.keep_scale;
             const uint32_t thr = p.drop_threshold;
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int nt = 0; nt < BN / 8; ++nt) {
-                    const int col = n0 + nt * 8 + 2 * tq;  // even; (col & 3) == 0 for even tq, 2 for odd tq
-                    uint32_t c[4] = {(uint32_t)col >> 2, (uint32_t)(odd ? rows[mt][1] : rows[mt][0]), (uint32_t)bh,
-                                     p.offset_lo};
-                    philox4x32_10(c, k0, k1);
-                    const uint32_t own0 = odd ? c[2] : c[0], own1 = odd ? c[3] : c[1];
-                    const uint32_t snd0 = odd ? c[0] : c[2], snd1 = odd ? c[1] : c[3];
-                    const uint32_t rcv0 = __shfl_xor_sync(0xffffffffu, snd0, 1);
-                    const uint32_t rcv1 = __shfl_xor_sync(0xffffffffu, snd1, 1);
-                    const uint32_t wg0 = odd ? rcv0 : own0, wg1 = odd ? rcv1 : own1;  // row g,   cols col, col+1
-                    const uint32_t wh0 = odd ? own0 : rcv0, wh1 = odd ? own1 : rcv1;  // row g+8, cols col, col+1
-                    s[mt][nt][0] *= (wg0 >> 8) >= thr ? ks : 0.f;
-                    s[mt][nt][1] *= (wg1 >> 8) >= thr ? ks : 0.f;
-                    s[mt][nt][2] *= (wh0 >> 8) >= thr ? ks : 0.f;
-                    s[mt][nt][3] *= (wh1 >> 8) >= thr ? ks : 0.f;
+                for (int gi = 0; gi < BN / 32; ++gi) {
+                    uint32_t v[4];
+                    dropout_bytes_fwd(k0, k1, p.offset_lo, bh, n0 + gi * 32, rows[mt][0], rows[mt][1], tq, v);
+#pragma unroll
+                    for (int u = 0; u < 2; ++u)
+#pragma unroll
+                        for (int t = 0; t < 2; ++t)
+#pragma unroll
+                            for (int e = 0; e < 4; ++e) {
+                                float& x = s[mt][gi * 4 + 2 * u + t][e];
+                                x = byte_kept(v[2 * u + (e >> 1)], 2 * t + (e & 1), thr) ? x : 0.f;
+                            }
                 }
         }
 
@@ -260,7 +274,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
             float l = lrow[mt][hh];
             l += __shfl_xor_sync(0xffffffffu, l, 1);
             l += __shfl_xor_sync(0xffffffffu, l, 2);
-            float inv = l > 0.f ? 1.f / l : 0.f;
+            float inv = l > 0.f ? (p.dropout ? p.keep_scale : 1.f) / l : 0.f;
             int row = rows[mt][hh];
             if (row < Sq) {
                 T* orow = og + (long long)row * p.o_seq_stride;

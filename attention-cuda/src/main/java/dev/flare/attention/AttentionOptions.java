@@ -31,8 +31,7 @@ public final class AttentionOptions {
     private AttentionOptions(Tensor attnMask, double dropoutP, boolean isCausal, CausalAlignment causalAlignment,
                              Double scale, boolean enableGqa, AttentionBackend backend, boolean hasSeed,
                              long dropoutSeed, long dropoutOffset, Generator generator, boolean deterministic) {
-        if (!(dropoutP >= 0 && dropoutP < 1))
-            throw new IllegalArgumentException("dropoutP: expected 0 <= p < 1, got " + dropoutP);
+        AttentionDropout.threshold(dropoutP);  // throws unless 0 <= p < 1 and the 8-bit mask can realize p
         if (attnMask != null && isCausal)
             throw new IllegalArgumentException("attnMask and isCausal: expected at most one of them (as PyTorch), got both;"
                     + " fold the causal structure into the mask instead");

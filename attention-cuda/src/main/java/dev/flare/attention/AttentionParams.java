@@ -9,5 +9,5 @@ record AttentionParams(int b, int hq, int hkv, int sq, int sk, int d, int dv, do
     int group() { return hq / hkv; }
     boolean dropout() { return dropoutP > 0; }
     int threshold() { return AttentionDropout.threshold(dropoutP); }
-    double keepScale() { return 1.0 / (1.0 - dropoutP); }
+    double keepScale() { return dropout() ? AttentionDropout.keepScale(dropoutP) : 1.0; }
 }

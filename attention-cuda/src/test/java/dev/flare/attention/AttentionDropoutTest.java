@@ -2,6 +2,8 @@ package dev.flare.attention;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -25,10 +27,17 @@ class AttentionDropoutTest {
     @Test
     void keepFollowsTheDocumentedCounterLayout() {
         long seed = 0x0123456789ABCDEFL, offset = 0x1_0000_0007L;
-        int b = 1, h = 2, hq = 3, row = 5, col = 14, th = AttentionDropout.threshold(0.5);
-        int[] w = philox(col >>> 2, row, b * hq + h, 7, 0x89ABCDEF, 0x01234567);
-        assertEquals((w[col & 3] >>> 8) >= th, AttentionDropout.keep(seed, offset, b, h, hq, row, col, th));
-        assertEquals(8388608, th);
+        int b = 1, h = 2, hq = 3, row = 5;
+        // The 16 bytes of the block's four output words, little end first, are columns 16m .. 16m + 15.
+        int[] w = philox(3, row, b * hq + h, 7, 0x89ABCDEF, 0x01234567);
+        ByteBuffer bytes = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : w) bytes.putInt(x);
+        for (int col = 48; col < 64; col++) {
+            int u = bytes.get(col - 48) & 0xFF;
+            for (int th : new int[]{u, u + 1})   // kept at threshold u, dropped at u + 1
+                assertEquals(u >= th, AttentionDropout.keep(seed, offset, b, h, hq, row, col, th), "col " + col + ", th " + th);
+        }
+        assertEquals(128, AttentionDropout.threshold(0.5));
         assertEquals(0, AttentionDropout.threshold(0.0));
     }
 
@@ -47,20 +56,37 @@ class AttentionDropoutTest {
         long seed = new Random().nextLong();
         for (double p : new double[]{0.1, 0.5, 0.9}) {
             int th = AttentionDropout.threshold(p);
+            double pe = AttentionDropout.effectiveP(p);
             int rows = 200, cols = 1000, kept = 0;
             boolean[] keep = new boolean[cols];
             for (int r = 0; r < rows; r++) {
                 AttentionDropout.keepRow(seed, 3, 0, r % 7, 7, r, 0, cols, th, keep, null);
                 for (boolean k : keep) if (k) kept++;
             }
-            double n = rows * cols, rate = kept / n, sigma = Math.sqrt(p * (1 - p) / n);
-            assertEquals(1 - p, rate, 6 * sigma, "p " + p + ", seed " + seed);
+            double n = rows * cols, rate = kept / n, sigma = Math.sqrt(pe * (1 - pe) / n);
+            assertEquals(1 - pe, rate, 6 * sigma, "p " + p + ", seed " + seed);
         }
     }
 
     @Test
-    void thresholdRejectsOutOfRangeP() {
+    void pIsRoundedToAMultipleOf1Over256AndScaledByItsKeepRate() {
+        assertEquals(26, AttentionDropout.threshold(0.1));
+        assertEquals(26 / 256.0, AttentionDropout.effectiveP(0.1));
+        assertEquals(256.0 / 230.0, AttentionDropout.keepScale(0.1), 1e-15);
+        assertEquals(1, AttentionDropout.threshold(1 / 512.0));
+        assertEquals(255, AttentionDropout.threshold(0.996));
+        assertEquals(256.0 / 230.0, new AttentionParams(1, 1, 1, 1, 1, 1, 1, 1, false, 0, 0.1, 0, 0).keepScale(), 1e-15);
+        assertEquals(1.0, new AttentionParams(1, 1, 1, 1, 1, 1, 1, 1, false, 0, 0.0, 0, 0).keepScale());
+    }
+
+    @Test
+    void thresholdRejectsOutOfRangeOrUnrepresentableP() {
         assertThrows(IllegalArgumentException.class, () -> AttentionDropout.threshold(1.0));
         assertThrows(IllegalArgumentException.class, () -> AttentionDropout.threshold(-0.1));
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class, () -> AttentionDropout.threshold(0.001));
+        assertTrue(small.getMessage().startsWith("dropoutP:") && small.getMessage().contains("0.001953125"), small.getMessage());
+        IllegalArgumentException large = assertThrows(IllegalArgumentException.class, () -> AttentionDropout.threshold(0.999));
+        assertTrue(large.getMessage().contains("would round to 1"), large.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> AttentionOptions.DEFAULT.withDropout(0.0005));
     }
 }

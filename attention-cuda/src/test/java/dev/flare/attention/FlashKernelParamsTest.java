@@ -42,7 +42,7 @@ class FlashKernelParamsTest {
         assertEquals(p.seed(), b.getLong(168), "seed " + seed);
         assertEquals(5, b.getInt(176), "low 32 bits of the offset");
         assertEquals(AttentionDropout.threshold(0.1), b.getInt(180));
-        assertEquals((float) (1 / 0.9), b.getFloat(184));
+        assertEquals((float) (256.0 / 230.0), b.getFloat(184), "1 / (1 - 26/256): p = 0.1 rounded to the 8-bit mask");
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.flare.models.gpt;
 
+import dev.flare.attention.AttentionDropout;
+
 import java.util.Locale;
 import java.util.Map;
 
@@ -21,7 +23,7 @@ public record GPTConfig(int vocabSize, int blockSize, int nLayer, int nHead, int
         positive("nEmbd", nEmbd);
         if (nEmbd % nHead != 0)
             throw new IllegalArgumentException("nEmbd: must be a multiple of nHead (" + nHead + "), got " + nEmbd);
-        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout: expected in [0, 1), got " + dropout);
+        AttentionDropout.threshold("dropout", dropout);  // in [0, 1) and realizable by attention's 8-bit dropout mask
     }
 
     private static void positive(String name, int v) {
