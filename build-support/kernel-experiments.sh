@@ -37,11 +37,13 @@ case "${1:-}" in
   run)
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
+    timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
     for v in ref base x1 x2 x3; do echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
+    for v in x1 x2; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
+    [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
     for v in ln_bench ln_bench_b4; do echo "### $v"; timeout 60 "$bin/$v"; done 2>&1 | tee "$out/ln-bench.log"
     timeout 60 "$bin/bias_bench" 2>&1 | tee "$out/bias-bench.log"
-    for v in base x1 x2; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     for k in flash_fwd_bf16_d64 flash_bwd_dkdv_tc_bf16_d64 flash_fwd_bf16_d128 flash_bwd_dkdv_tc_bf16_d128; do
       timeout 100 ncu --kernel-name "$k" --launch-count 1 --set full --clock-control none \
         "$bin/fh_base" --bench --bench-seqs 4096 --bench-no-simt > "$out/ncu-$k.txt" 2>&1
