@@ -9,18 +9,16 @@ namespace flare_attn {
 // Query m-tiles (16 rows each) per warp in the tensor-core forward. With 2 (FA2's layout: 4 warps x 32 rows), every
 // K/V fragment a warp reads from shared memory feeds two mma instead of one, at the cost of re-reading Q from smem per
 // key block (the registers hold two m-tiles of O and S instead). Measured on an H200 (2026-12-07, harness --bench,
-// bf16, 16k tokens): D=128 S=4096 213 -> 295 TFLOP/s, D=64 230 -> 240 (260 with 128-key tiles). D = 256 always uses 1.
+// bf16, 16k tokens): D=128 S=4096 213 -> 295 TFLOP/s, D=64 230 -> 240. D = 256 always uses 1.
 // A build may override it (-DFLARE_FWD_TC_MTILES=1) to compare in the harness.
 #ifndef FLARE_FWD_TC_MTILES
 #define FLARE_FWD_TC_MTILES 2
 #endif
-// Keys per tile for D <= 128: 128 for D = 64 (measured above: D=64 S=4096 240 -> 260 TFLOP/s; at D=128 it is 1.8x
-// slower, its smem and registers halve the resident warps), 64 for D = 32/96/128 (not measured at 32). A harness
-// build may force one size.
-#ifdef FLARE_FWD_TC_BN
-#define FLARE_FWD_TC_BN_OF(D) FLARE_FWD_TC_BN
-#else
-#define FLARE_FWD_TC_BN_OF(D) ((D) == 64 ? 128 : 64)
+// Keys per tile for D <= 128: 64. At D=64, 128-key tiles measured faster (H200, same runs: S=4096 240 -> 260
+// TFLOP/s) but that build's correctness checks have not run yet, so it is not the default; at D=128 they are 1.8x
+// slower (their smem and registers halve the resident warps). A harness build may force one size.
+#ifndef FLARE_FWD_TC_BN
+#define FLARE_FWD_TC_BN 64
 #endif
 
 // Dropout bytes of one lane for a 32-column group (columns col0 .. col0 + 31, col0 a multiple of 32) of its rows g and
@@ -46,7 +44,7 @@ __device__ __forceinline__ void dropout_bytes_fwd(uint32_t k0, uint32_t k1, uint
 // Tile configuration of the tensor-core forward kernel.
 template <int D> struct FwdTcCfg {
     static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
-    static constexpr int BN = (D <= 128) ? FLARE_FWD_TC_BN_OF(D) : 32;  // keys per tile
+    static constexpr int BN = (D <= 128) ? FLARE_FWD_TC_BN : 32;  // keys per tile
     static constexpr int MT = (D <= 128) ? FLARE_FWD_TC_MTILES : 1;  // m-tiles of 16 query rows per warp
     static constexpr int NW = BM / (16 * MT);          // warps; each warp owns 16 * MT query rows
     static constexpr int NT = NW * 32;
