@@ -14,11 +14,15 @@ namespace flare_attn {
 #ifndef FLARE_FWD_TC_MTILES
 #define FLARE_FWD_TC_MTILES 2
 #endif
-// Keys per tile for D <= 128: 64. At D=64, 128-key tiles measured faster (H200, same runs: S=4096 240 -> 260
-// TFLOP/s) but that build's correctness checks have not run yet, so it is not the default; at D=128 they are 1.8x
-// slower (their smem and registers halve the resident warps). A harness build may force one size.
+// Keys per tile: FLARE_FWD_TC_BN for D = 96/128, FLARE_FWD_TC_BN_SMALL_D for D <= 64 (both 64; D = 256 uses 32).
+// At D=64, 128-key tiles measured faster (H200, same runs: S=4096 240 -> 260 TFLOP/s) but that build's checks have
+// not run yet, so it is not the default (kernel-experiments.sh's variant y1 runs them); at D=128 they are 1.8x slower
+// (their smem and registers halve the resident warps). A harness build may set either.
 #ifndef FLARE_FWD_TC_BN
 #define FLARE_FWD_TC_BN 64
+#endif
+#ifndef FLARE_FWD_TC_BN_SMALL_D
+#define FLARE_FWD_TC_BN_SMALL_D 64
 #endif
 
 // Dropout bytes of one lane for a 32-column group (columns col0 .. col0 + 31, col0 a multiple of 32) of its rows g and
@@ -44,7 +48,7 @@ __device__ __forceinline__ void dropout_bytes_fwd(uint32_t k0, uint32_t k1, uint
 // Tile configuration of the tensor-core forward kernel.
 template <int D> struct FwdTcCfg {
     static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
-    static constexpr int BN = (D <= 128) ? FLARE_FWD_TC_BN : 32;  // keys per tile
+    static constexpr int BN = (D <= 64) ? FLARE_FWD_TC_BN_SMALL_D : (D <= 128) ? FLARE_FWD_TC_BN : 32;  // keys per tile
     static constexpr int MT = (D <= 128) ? FLARE_FWD_TC_MTILES : 1;  // m-tiles of 16 query rows per warp
     static constexpr int NW = BM / (16 * MT);          // warps; each warp owns 16 * MT query rows
     static constexpr int NT = NW * 32;
