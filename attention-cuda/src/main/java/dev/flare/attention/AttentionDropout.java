@@ -20,7 +20,7 @@ public final class AttentionDropout {
     public static final int M1 = 0xCD9E8D57;
     public static final int W0 = 0x9E3779B9;
     public static final int W1 = 0xBB67AE85;
-    /** Random bits per element: the mask compares one byte per element. */
+    /** Levels of an element's random number: the mask compares one byte per element. */
     public static final int LEVELS = 256;
 
     private AttentionDropout() {}
@@ -57,12 +57,10 @@ public final class AttentionDropout {
     public static int threshold(String name, double p) {
         if (!(p >= 0 && p < 1)) throw new IllegalArgumentException(name + ": expected 0 <= p < 1, got " + p);
         long t = Math.round(p * LEVELS);
-        if (p > 0 && t == 0)
+        if ((p > 0 && t == 0) || t >= LEVELS)
             throw new IllegalArgumentException(name + ": attention's dropout mask compares 8-bit random numbers, so p is"
-                    + " rounded to a multiple of 1/256; expected 0 or p >= 1/512 (0.001953125), got " + p + " (would round to 0)");
-        if (t >= LEVELS)
-            throw new IllegalArgumentException(name + ": attention's dropout mask compares 8-bit random numbers, so p is"
-                    + " rounded to a multiple of 1/256; expected p < 511/512 (0.998046875), got " + p + " (would round to 1)");
+                    + " rounded to a multiple of 1/256; expected 0 or 1/512 <= p < 511/512 (0.001953125 to 0.998046875), got "
+                    + p + " (would round to " + (t == 0 ? 0 : 1) + ")");
         return (int) t;
     }
 
