@@ -3,10 +3,11 @@
 #   build-support/kernel-experiments.sh build     # dev machine: binaries packed into .gpu/experiments.txz (~2 MB)
 #   build-support/kernel-experiments.sh run       # GPU machine (device tool, carry .gpu): logs under $OUT
 # Variants of the flash harness (attention-cuda/src/test/cuda/flash_harness.cu; knobs in docs/attention-kernels.md):
-#   ref   the kernels of git ref $EXP_REF (default HEAD: the last commit), defaults
+#   ref   the kernels of git ref $EXP_REF (built and run only when EXP_REF is set), defaults
 #   base  the working tree's defaults                 y1  base + 128-key forward tiles at D <= 64
-#   y2    base + 8 warps (128 keys) per dK/dV CTA      y3  base + float4 dQ atomics (FLARE_BWD_DQ_RED_V4)
-# Each runs --bench at S 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows); base, y1-y3 run
+#   y2    base + the FA2-layout dK/dV kernel (FLARE_BWD_TILE=1, FlashAttentionBwdTile.cuh)
+#   y3    base + float4 dQ atomics (FLARE_BWD_DQ_RED_V4)   y4  y2 + y3
+# Each runs --bench at S 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows); base, y1-y4 run
 # the full correctness checks; Nsight Compute profiles base's forward and dK/dV kernels at S=4096. Then the layer-norm
 # launch variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
 # EXP_QUICK=1 stops after the checks. The 2026-12-07 run (variants x1-x3 then) is in docs/benchmarks.md.
@@ -20,28 +21,33 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     harness() { "$NVCC" "${flags[@]}" "${@:2}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
-    mkdir -p "$tmp/ref_src" && git archive "${EXP_REF:-HEAD}" "$src" | tar -x -C "$tmp/ref_src" || exit 1
-    inc_attn="$tmp/ref_src/$src" harness ref &
+    variants=(base y1 y2 y3 y4)
+    if [[ -n ${EXP_REF:-} ]]; then
+      mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
+      inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
+    fi
     harness base &
     harness y1 -DFLARE_FWD_TC_BN_SMALL_D=128 &
     wait
-    harness y2 -DFLARE_BWD_TC_WARPS=8 &
+    harness y2 -DFLARE_BWD_TILE=1 &
     harness y3 -DFLARE_BWD_DQ_RED_V4=1 &
+    harness y4 -DFLARE_BWD_TILE=1 -DFLARE_BWD_DQ_RED_V4=1 &
     wait
     inc=(-I core-tensor/src/main/cuda)
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench" &
     "$NVCC" "${flags[@]}" "${inc[@]}" "-DLN_FWD_BLOCKS(P)=4" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench_b4" &
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/bias_add_bench.cu -o "$tmp/bias_bench" &
     wait
-    for b in fh_ref fh_base fh_y1 fh_y2 fh_y3 ln_bench ln_bench_b4 bias_bench; do [[ -x $tmp/$b ]] || { echo "build of $b failed"; exit 1; }; done
+    for b in "${variants[@]/#/fh_}" ln_bench ln_bench_b4 bias_bench; do [[ -x $tmp/$b ]] || { echo "build of $b failed"; exit 1; }; done
     rm -rf "$tmp/ref_src"; mkdir -p .gpu && tar -C "$tmp" -cJf .gpu/experiments.txz . && ls -la .gpu/experiments.txz ;;
   run)
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
     timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
-    for v in ref base y1 y2 y3; do echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
+    for v in ref base y1 y2 y3 y4; do [[ -x $bin/fh_$v ]] || continue
+      echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in y1 y2 y3; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
+    for v in y2 y1 y3 y4; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
     for v in ln_bench ln_bench_b4; do echo "### $v"; timeout 60 "$bin/$v"; done 2>&1 | tee "$out/ln-bench.log"
     timeout 60 "$bin/bias_bench" 2>&1 | tee "$out/bias-bench.log"
