@@ -1,8 +1,14 @@
 # CPU check (numpy) of the mma.sync m16n8k16 / ldmatrix(.trans) fragment index formulas used in
-# FlashAttentionFwd.cuh (fwd_tc_kernel) and FlashAttentionBwd.cuh (bwd_dkdv_tc_kernel): emulates one warp
-# per the PTX ISA fragment layouts and compares each product with numpy. Run: python3 fragment_layout_check.py
+# FlashAttentionFwd.cuh (fwd_tc_kernel), FlashAttentionBwd.cuh (bwd_dkdv_tc_kernel) and FlashAttentionBwdTile.cuh
+# (bwd_dkdv_tile_kernel, all 8 warps of a CTA): emulates warps per the PTX ISA fragment layouts and compares each
+# product with numpy. Run: python3 fragment_layout_check.py   (exit status 1 if any check fails)
+import builtins, sys
 import numpy as np
 rng=np.random.default_rng(0)
+failed=[]
+def print(*a):   # every check line: a False in it fails the run
+    if any(x is False for x in a): failed.append(a)
+    builtins.print(*a)
 def ldm(flat, addr, trans=False):
     regs=[[None]*4 for _ in range(32)]
     for m in range(4):
@@ -120,3 +126,85 @@ for hh in range(2):
         assert col%4==0
         out[g][col:col+4]+=v
     print("dQ float4 rows ok",hh,np.allclose(out,slab[8*hh:8*hh+8]))
+
+# ---------------- bwd_dkdv_tile_kernel: one CTA step, 8 warps, BR = 64 queries x BC = 128 keys (FlashAttentionBwdTile.cuh)
+def zeros(n): return [[[0.0]*4 for _ in range(n)] for _ in range(32)]
+def smem(M, ld):
+    f=np.zeros(M.shape[0]*ld)
+    for r in range(M.shape[0]): f[r*ld:r*ld+M.shape[1]]=M[r]
+    return f
+for D in (32, 64, 96, 128):
+    BR,BC=64,128; LD=D+8; LDP=BC+8
+    WN_Q=4 if (D//4)%16==0 else 2; WM_Q=8//WN_Q; MT_Q=BR//16//WM_Q; PP_Q=D//WN_Q//16; PP_KV=D//2//16
+    Q=rng.standard_normal((BR,D)); dO=rng.standard_normal((BR,D)); K=rng.standard_normal((BC,D)); V=rng.standard_normal((BC,D))
+    P=rng.standard_normal((BR,BC)); dS=rng.standard_normal((BR,BC))
+    sQ,sdO,sK,sV=smem(Q,LD),smem(dO,LD),smem(K,LD),smem(V,LD)
+    S=np.zeros((BR,BC)); DP=np.zeros((BR,BC)); sS=np.zeros(BR*LDP)
+    dK=np.zeros((BC,D)); dV=np.zeros((BC,D)); dQ=np.zeros((BR,D)); sP,sdS=smem(P,LDP),smem(dS,LDP)
+    for warp in range(8):
+        wq_s,wk_s=warp>>2,warp&3; wk_kv,wd_kv=warp>>1,warp&1; wq_q,wd_q=warp//WN_Q,warp%WN_Q
+        # 1. S = Q K^T, dP~ = dO V^T (32 x 32 per warp)
+        s=[zeros(4) for _ in range(2)]; dp=[zeros(4) for _ in range(2)]
+        for kk in range(D//16):
+            aq=[ldm(sQ,[(wq_s*32+mt*16+(l&15))*LD+kk*16+(l>>4)*8 for l in range(32)]) for mt in range(2)]
+            ao=[ldm(sdO,[(wq_s*32+mt*16+(l&15))*LD+kk*16+(l>>4)*8 for l in range(32)]) for mt in range(2)]
+            for pp in range(2):
+                boff=[(wk_s*32+pp*16+(l&7)+((l>>4)<<3))*LD+kk*16+((l>>3)&1)*8 for l in range(32)]
+                bk=ldm(sK,boff); bv=ldm(sV,boff)
+                for mt in range(2):
+                    mma([x[2*pp] for x in s[mt]],aq[mt],[r[0] for r in bk],[r[1] for r in bk])
+                    mma([x[2*pp+1] for x in s[mt]],aq[mt],[r[2] for r in bk],[r[3] for r in bk])
+                    mma([x[2*pp] for x in dp[mt]],ao[mt],[r[0] for r in bv],[r[1] for r in bv])
+                    mma([x[2*pp+1] for x in dp[mt]],ao[mt],[r[2] for r in bv],[r[3] for r in bv])
+        for mt in range(2):
+            S[wq_s*32+mt*16:wq_s*32+mt*16+16, wk_s*32:wk_s*32+32]=cfrag_to_mat(s[mt],4)
+            DP[wq_s*32+mt*16:wq_s*32+mt*16+16, wk_s*32:wk_s*32+32]=cfrag_to_mat(dp[mt],4)
+            # 2. the stores to sP / sdS: S itself goes through them here
+            for l in range(32):
+                g4,tq=l>>2,l&3; qr=wq_s*32+mt*16+g4
+                for nt in range(4):
+                    col=wk_s*32+nt*8+2*tq
+                    sS[qr*LDP+col:qr*LDP+col+2]=s[mt][l][nt][0:2]; sS[(qr+8)*LDP+col:(qr+8)*LDP+col+2]=s[mt][l][nt][2:4]
+        # 3. dV += P^T dO, dK += dS^T Q (32 keys x D/2 per warp)
+        dv=[zeros(2*PP_KV) for _ in range(2)]; dk=[zeros(2*PP_KV) for _ in range(2)]
+        for kk in range(BR//16):
+            aoff=[[(kk*16+(l&7)+(l>>4)*8)*LDP+wk_kv*32+mt*16+((l>>3)&1)*8 for l in range(32)] for mt in range(2)]
+            ap=[ldm(sP,aoff[mt],True) for mt in range(2)]; ad=[ldm(sdS,aoff[mt],True) for mt in range(2)]
+            for j in range(PP_KV):
+                boff=[(kk*16+(l&7)+((l>>3)&1)*8)*LD+(wd_kv*PP_KV+j)*16+(l>>4)*8 for l in range(32)]
+                bo=ldm(sdO,boff,True); bq=ldm(sQ,boff,True)
+                for mt in range(2):
+                    mma([x[2*j] for x in dv[mt]],ap[mt],[r[0] for r in bo],[r[1] for r in bo])
+                    mma([x[2*j+1] for x in dv[mt]],ap[mt],[r[2] for r in bo],[r[3] for r in bo])
+                    mma([x[2*j] for x in dk[mt]],ad[mt],[r[0] for r in bq],[r[1] for r in bq])
+                    mma([x[2*j+1] for x in dk[mt]],ad[mt],[r[2] for r in bq],[r[3] for r in bq])
+        for mt in range(2):   # the epilogue's addressing
+            for l in range(32):
+                g4,tq=l>>2,l&3
+                for hh in range(2):
+                    kj=wk_kv*32+mt*16+g4+8*hh
+                    for dn in range(2*PP_KV):
+                        d=wd_kv*(D//2)+dn*8+2*tq
+                        dK[kj,d:d+2]=dk[mt][l][dn][2*hh:2*hh+2]; dV[kj,d:d+2]=dv[mt][l][dn][2*hh:2*hh+2]
+        # 4. dQ += dS K (16 MT_Q queries x 16 PP_Q d per warp), the atomics' addressing
+        acc=[[zeros(2) for _ in range(PP_Q)] for _ in range(MT_Q)]
+        for kk in range(BC//16):
+            a=[ldm(sdS,[((wq_q*MT_Q+mt)*16+(l&15))*LDP+kk*16+(l>>4)*8 for l in range(32)]) for mt in range(MT_Q)]
+            for j in range(PP_Q):
+                bk=ldm(sK,[(kk*16+(l&7)+((l>>3)&1)*8)*LD+(wd_q*PP_Q+j)*16+(l>>4)*8 for l in range(32)],True)
+                for mt in range(MT_Q):
+                    mma([x[0] for x in acc[mt][j]],a[mt],[r[0] for r in bk],[r[1] for r in bk])
+                    mma([x[1] for x in acc[mt][j]],a[mt],[r[2] for r in bk],[r[3] for r in bk])
+        for mt in range(MT_Q):
+            for hh in range(2):
+                for l in range(32):
+                    g4,tq=l>>2,l&3; qi=(wq_q*MT_Q+mt)*16+g4+8*hh
+                    for j in range(PP_Q):
+                        c=(wd_q*PP_Q+j)*16
+                        dQ[qi,c+2*tq:c+2*tq+2]+=acc[mt][j][l][0][2*hh:2*hh+2]; dQ[qi,c+8+2*tq:c+8+2*tq+2]+=acc[mt][j][l][1][2*hh:2*hh+2]
+    sSm=np.array([sS[r*LDP:r*LDP+BC] for r in range(BR)])
+    print("tile D=%d S ok"%D,np.allclose(S,Q@K.T),"dP ok",np.allclose(DP,dO@V.T),"sP stores ok",np.allclose(sSm,Q@K.T),
+          "dV ok",np.allclose(dV,P.T@dO),"dK ok",np.allclose(dK,dS.T@Q),"dQ ok",np.allclose(dQ,dS@K))
+if failed:
+    builtins.print("FAILED:", len(failed), "checks"); sys.exit(1)
+builtins.print("all fragment checks passed")
