@@ -4,10 +4,11 @@
 #   build-support/kernel-experiments.sh run       # GPU machine (device tool, carry .gpu): logs under $OUT
 # Variants of the flash harness (attention-cuda/src/test/cuda/flash_harness.cu; knobs in docs/attention-kernels.md):
 #   ref   the kernels of git ref $EXP_REF (built and run only when EXP_REF is set), defaults
-#   base  the working tree's defaults                 y1  base + 128-key forward tiles at D <= 64
-#   y2    base + the FA2-layout dK/dV kernel (FLARE_BWD_TILE=1, FlashAttentionBwdTile.cuh)
-#   y3    base + float4 dQ atomics (FLARE_BWD_DQ_RED_V4)   y4  y2 + y3
-# Each runs --bench at S 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows); base, y1-y4 run
+#   base  the working tree's defaults
+#   y1    base with the tile dK/dV kernel (FlashAttentionBwdTile.cuh) at every D (FLARE_BWD_TILE_MIN_D=32)
+#   y2    base with the 16-keys-per-warp dK/dV kernel at every D (FLARE_BWD_TILE_MIN_D=256) and 64-key forward tiles
+#         at D <= 64 (the defaults before 2026-12-07 07:40)
+# Each runs --bench at S 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows); base, y1, y2 run
 # the full correctness checks; Nsight Compute profiles base's forward and dK/dV kernels at S=4096. Then the layer-norm
 # launch variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
 # EXP_QUICK=1 stops after the checks. The 2026-12-07 run (variants x1-x3 then) is in docs/benchmarks.md.
@@ -21,17 +22,14 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     harness() { "$NVCC" "${flags[@]}" "${@:2}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
-    variants=(base y1 y2 y3 y4)
+    variants=(base y1 y2)
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
     fi
     harness base &
-    harness y1 -DFLARE_FWD_TC_BN_SMALL_D=128 &
-    wait
-    harness y2 -DFLARE_BWD_TILE=1 &
-    harness y3 -DFLARE_BWD_DQ_RED_V4=1 &
-    harness y4 -DFLARE_BWD_TILE=1 -DFLARE_BWD_DQ_RED_V4=1 &
+    harness y1 -DFLARE_BWD_TILE_MIN_D=32 &
+    harness y2 -DFLARE_BWD_TILE_MIN_D=256 -DFLARE_FWD_TC_BN_SMALL_D=64 &
     wait
     inc=(-I core-tensor/src/main/cuda)
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench" &
@@ -44,10 +42,10 @@ case "${1:-}" in
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
     timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
-    for v in ref base y1 y2 y3 y4; do [[ -x $bin/fh_$v ]] || continue
+    for v in ref base y1 y2; do [[ -x $bin/fh_$v ]] || continue
       echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in y2 y1 y3 y4; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
+    for v in y1 y2; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
     for v in ln_bench ln_bench_b4; do echo "### $v"; timeout 60 "$bin/$v"; done 2>&1 | tee "$out/ln-bench.log"
     timeout 60 "$bin/bias_bench" 2>&1 | tee "$out/bias-bench.log"

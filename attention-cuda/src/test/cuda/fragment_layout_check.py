@@ -109,24 +109,6 @@ for warp in (0,1):
                 mma([x[1] for x in acc],a,[r[2] for r in bk],[r[3] for r in bk])
             ref=(dST.T@K)[mt*16:mt*16+16, pp*16:pp*16+16]
             print("bwd dQ tile ok",mt,pp,np.allclose(cfrag_to_mat(acc,2),ref))
-# dq_add_slab_row with FLARE_BWD_DQ_RED_V4: lanes tq, tq^1 trade one pair and each adds 4 contiguous columns
-slab=rng.standard_normal((16,16)); acc=[[[0.0]*4 for _ in range(2)] for _ in range(32)]
-for l in range(32):
-    g,t=l>>2,l&3
-    for nt in range(2):
-        for e in range(4): acc[l][nt][e]=slab[g+8*(e>>1)][nt*8+2*t+(e&1)]
-for hh in range(2):
-    out=np.zeros((8,16))
-    for l in range(32):
-        g,t=l>>2,l&3; odd=t&1; p=l^1
-        a0,a1,b0,b1=acc[l][0][2*hh],acc[l][0][2*hh+1],acc[l][1][2*hh],acc[l][1][2*hh+1]
-        r0=acc[p][0][2*hh] if not odd else acc[p][1][2*hh]      # the partner sends a if it is odd, b if even
-        r1=acc[p][0][2*hh+1] if not odd else acc[p][1][2*hh+1]
-        col,v=(8+2*(t-1),(r0,r1,b0,b1)) if odd else (2*t,(a0,a1,r0,r1))
-        assert col%4==0
-        out[g][col:col+4]+=v
-    print("dQ float4 rows ok",hh,np.allclose(out,slab[8*hh:8*hh+8]))
-
 # ---------------- bwd_dkdv_tile_kernel: one CTA step, 8 warps, BR = 64 queries x BC = 128 keys (FlashAttentionBwdTile.cuh)
 def zeros(n): return [[[0.0]*4 for _ in range(n)] for _ in range(32)]
 def smem(M, ld):

@@ -337,30 +337,15 @@ __device__ __forceinline__ void dq_red2(float* p, float a, float b) {
 #endif
 }
 
-// Adds one lane's part of a 16-wide dQ slab row to the fp32 row at rowp (the slab's first column; 16-byte aligned):
-// (a0, a1) at columns 2tq, 2tq+1 and (b0, b1) at 8+2tq, 9+2tq, the mma C-fragment layout. With
-// FLARE_BWD_DQ_RED_V4=1 (sm_90; off until measured) lanes tq and tq^1 trade one pair so that each holds 4 contiguous
-// columns (the even lane columns 2tq..2tq+3, the odd one 8+2tq-2..8+2tq+1) and adds them with one float4 atomic:
-// half the atomic operations of float2. Every lane of the warp must call it (the shuffles); `valid` says whether the
-// lane's row exists.
-#ifndef FLARE_BWD_DQ_RED_V4
-#define FLARE_BWD_DQ_RED_V4 0
-#endif
+// Adds one lane's part of a 16-wide dQ slab row to the fp32 row at rowp (the slab's first column): (a0, a1) at columns
+// 2tq, 2tq+1 and (b0, b1) at 8+2tq, 9+2tq, the mma C-fragment layout. `valid` says whether the lane's row exists.
+// (float4 atomics after lanes tq and tq^1 trade a pair, half the atomic operations, measured 3-6% slower on an H100,
+// 2026-12-07: the shuffles cost more than the atomics saved.)
 __device__ __forceinline__ void dq_add_slab_row(float* rowp, int tq, bool valid, float a0, float a1, float b0, float b1) {
-#if FLARE_BWD_DQ_RED_V4 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    const bool odd = (tq & 1) != 0;
-    const float r0 = __shfl_xor_sync(0xffffffffu, odd ? a0 : b0, 1);   // the even lane gets the odd one's a pair,
-    const float r1 = __shfl_xor_sync(0xffffffffu, odd ? a1 : b1, 1);   // the odd lane the even one's b pair
-    if (valid) {
-        if (odd) atomicAdd(reinterpret_cast<float4*>(rowp + 8 + 2 * (tq - 1)), make_float4(r0, r1, b0, b1));
-        else atomicAdd(reinterpret_cast<float4*>(rowp + 2 * tq), make_float4(a0, a1, r0, r1));
-    }
-#else
     if (valid) {
         dq_red2(rowp + 2 * tq, a0, a1);
         dq_red2(rowp + 8 + 2 * tq, b0, b1);
     }
-#endif
 }
 
 template <typename T, int D>

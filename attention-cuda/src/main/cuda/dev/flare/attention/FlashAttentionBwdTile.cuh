@@ -1,6 +1,6 @@
 // Tensor-core dK/dV kernel in FlashAttention-2's backward layout (bf16/f16, D in {32, 64, 96, 128}). Same contract
 // as bwd_dkdv_tc_kernel (FlashAttentionBwd.cuh): dK, dV per key block, dQ by fp32 atomics into dq_accum unless
-// p.deterministic. Chosen at build time by FLARE_BWD_TILE (see the end of this file).
+// p.deterministic. Used for D >= FLARE_BWD_TILE_MIN_D (96 by default; see the end of this file).
 //
 // One CTA of 8 warps per (block of BC = 128 keys, kv head, batch); steps walk (query head of the GQA group, block of
 // BR = 64 queries). Each step runs four products, each with its own warp grid over the CTA's tile, so that every
@@ -278,16 +278,28 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
         }
 }
 
-// Which tensor-core dK/dV kernel the flash_bwd_dkdv_tc_* entry points run: 0 = bwd_dkdv_tc_kernel (16 keys per warp),
-// 1 = bwd_dkdv_tile_kernel (this file). BwdTcLaunchCfg<D> is the chosen kernel's configuration (BC keys per CTA, NT
-// threads, SMEM_BYTES), read by the launch table and the harness.
-#ifndef FLARE_BWD_TILE
-#define FLARE_BWD_TILE 0
+// Which tensor-core dK/dV kernel the flash_bwd_dkdv_tc_* entry points run: bwd_dkdv_tile_kernel (this file) for
+// D >= FLARE_BWD_TILE_MIN_D, bwd_dkdv_tc_kernel (16 keys per warp) below it. On an H100 (2026-12-07, harness --bench,
+// bf16, 16k tokens, same call) the tile kernel took D=128 from 165 to 190 TFLOP/s (S=4096), 154 to 163 (S=1024), 164
+// to 173 (causal) and 142 to 150 (dropout 0.1), but D=64 from 153 to 135: there the old kernel keeps K and V fragments
+// in registers and runs 2 CTAs per SM. A build may set 32 (tile everywhere) or 256 (nowhere) to compare.
+// BwdTcLaunchCfg<D> is the chosen kernel's configuration (BC keys per CTA, NT threads, SMEM_BYTES), read by the launch
+// table and the harness.
+// Hopper only: at D=128 the tile kernel needs 171 KiB of shared memory, more than an sm_80 block may have (163 KiB) or
+// an sm_86/89 one (99 KiB). The device code of each architecture makes its own choice, and flash_launch_config (a
+// kernel, so compiled per architecture) reports it to the launcher.
+#ifndef FLARE_BWD_TILE_MIN_D
+#define FLARE_BWD_TILE_MIN_D 96
 #endif
-template <int D> using BwdTcLaunchCfg = std::conditional_t<FLARE_BWD_TILE != 0, BwdTileCfg<D>, BwdTcCfg<D>>;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+static constexpr int kBwdTileMinD = 1 << 30;
+#else
+static constexpr int kBwdTileMinD = FLARE_BWD_TILE_MIN_D;
+#endif
+template <int D> using BwdTcLaunchCfg = std::conditional_t<(D >= kBwdTileMinD), BwdTileCfg<D>, BwdTcCfg<D>>;
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_tc_entry(const FlashBwdParams& p) {
-    if constexpr (FLARE_BWD_TILE != 0) bwd_dkdv_tile_kernel<T, D>(p);
+    if constexpr (D >= kBwdTileMinD) bwd_dkdv_tile_kernel<T, D>(p);
     else bwd_dkdv_tc_kernel<T, D>(p);
 }
 

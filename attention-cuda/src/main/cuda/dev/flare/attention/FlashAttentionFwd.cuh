@@ -14,15 +14,15 @@ namespace flare_attn {
 #ifndef FLARE_FWD_TC_MTILES
 #define FLARE_FWD_TC_MTILES 2
 #endif
-// Keys per tile: FLARE_FWD_TC_BN for D = 96/128, FLARE_FWD_TC_BN_SMALL_D for D <= 64 (both 64; D = 256 uses 32).
-// At D=64, 128-key tiles measured faster (H200, same runs: S=4096 240 -> 260 TFLOP/s) but that build's checks have
-// not run yet, so it is not the default (kernel-experiments.sh's variant y1 runs them); at D=128 they are 1.8x slower
+// Keys per tile: FLARE_FWD_TC_BN for D = 96/128 (64), FLARE_FWD_TC_BN_SMALL_D for D <= 64 (128); D = 256 uses 32.
+// At D=64, 128-key tiles measured faster (H100, 2026-12-07, harness --bench, bf16, 16k tokens, same call: S=4096
+// 241 -> 260 TFLOP/s, S=1024 222 -> 243, causal 220 -> 236; harness checks 188/188); at D=128 they are 1.8x slower
 // (their smem and registers halve the resident warps). A harness build may set either.
 #ifndef FLARE_FWD_TC_BN
 #define FLARE_FWD_TC_BN 64
 #endif
 #ifndef FLARE_FWD_TC_BN_SMALL_D
-#define FLARE_FWD_TC_BN_SMALL_D 64
+#define FLARE_FWD_TC_BN_SMALL_D 128
 #endif
 
 // Dropout bytes of one lane for a 32-column group (columns col0 .. col0 + 31, col0 a multiple of 32) of its rows g and
