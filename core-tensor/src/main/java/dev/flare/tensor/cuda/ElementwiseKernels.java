@@ -156,9 +156,13 @@ final class ElementwiseKernels {
 
     /**
      * The 16-byte path for one contiguous operand and one broadcast over a contiguous (rows, cols) output: a row
-     * vector (strides 0, 1: bias adds) or a column (strides 1, 0: per-row scales), cols a multiple of the pack.
+     * vector (strides 0, 1: bias adds; binary_rowvec_vec when at least 32 packs wide) or a column (strides 1, 0:
+     * per-row scales), cols a multiple of the pack.
      * Returns false, launching nothing, for any other layout.
      */
+    /** Row vectors narrower than one 32-pack slab keep the flat kernel (the slab kernel would idle most lanes). */
+    private static final int ROWVEC_MIN_PACKS = 32;
+
     private boolean binaryBroadcast(BinaryOp op, StridedGeometry g, Tensor a, Tensor b, Tensor out) {
         if (g.rank != 2) return false;
         long rows = g.sizes[0], cols = g.sizes[1];
@@ -172,6 +176,14 @@ final class ElementwiseKernels {
         boolean rowVector = sc[0] == 0 && sc[1] == 1, column = sc[0] == 1 && sc[1] == 0;
         if (!(rowVector || column) || !aligned16(dense, out) || (rowVector && !aligned16(bcast))) return false;
         long packs = rows * cols / pack;
+        int cpacks = (int) (cols / pack);
+        if (rowVector && cpacks >= ROWVEC_MIN_PACKS) {
+            // block (32 column packs, 8 row lanes), 2 rows per lane per pass; grid.y capped, the kernel loops
+            int gridY = (int) Math.min(Math.ceilDiv(rows, 16), 65535);
+            module.launch("binary_rowvec_vec_" + suffix(a.dtype()), Math.ceilDiv(cpacks, 32), gridY, 32, 8, 0,
+                    backend.stream(), rows, cpacks, op.ordinal(), first(dense), first(bcast), first(out), aDense ? 0 : 1);
+            return true;
+        }
         module.launch("binary_bcast_vec_" + suffix(a.dtype()), CudaModule.blocksFor(Math.ceilDiv(packs, UNROLL), THREADS),
                 THREADS, 0, backend.stream(), packs, op.ordinal(), first(dense), first(bcast), first(out),
                 (int) (cols / pack), column ? 1 : 0, aDense ? 0 : 1);

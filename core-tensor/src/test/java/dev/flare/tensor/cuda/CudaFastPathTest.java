@@ -72,14 +72,16 @@ class CudaFastPathTest {
     /**
      * The broadcast 16-byte path (a row vector or a column over a contiguous matrix, on either side of the op)
      * against the element-wise definition, at widths that are and are not whole packs (the latter take the strided
-     * kernel), a 3-d batch that coalesces to rows, an unaligned bias (strided kernel) and in place.
+     * kernel), row vectors narrower and wider than one 32-pack slab (flat and slab kernels; 776 and 512 bf16 columns
+     * leave a partial slab, 33 and 18 rows a partial row pass), a 3-d batch that coalesces to rows, an unaligned bias
+     * (strided kernel) and in place.
      */
     @Test
     void binaryWithRowOrColumnBroadcastMatchesDefinition() {
         CudaBackend b = gpu();
         long seed = System.nanoTime();
         Random rnd = new Random(seed);
-        int[][] shapes = {{1, 8}, {3, 16}, {1025, 64}, {7, 776}, {5, 12}, {4, 9, 24}};
+        int[][] shapes = {{1, 8}, {3, 16}, {1025, 64}, {7, 776}, {33, 256}, {2, 9, 512}, {5, 12}, {4, 9, 24}};
         for (DType t : new DType[]{DType.F32, DType.BF16, DType.F16})
             for (int[] shape : shapes)
                 for (boolean column : new boolean[]{false, true})
