@@ -1,6 +1,6 @@
 # CPU check (numpy) of the mma.sync m16n8k16 / ldmatrix(.trans) fragment index formulas used in
 # FlashAttentionFwd.cuh (fwd_tc_kernel), FlashAttentionBwd.cuh (bwd_dkdv_tc_kernel) and FlashAttentionBwdTile.cuh
-# (bwd_dkdv_tile_kernel, all 8 warps of a CTA): emulates warps per the PTX ISA fragment layouts and compares each
+# (bwd_dkdv_tile_kernel, all warps of a CTA, 128- and 64-key blocks): emulates warps per the PTX ISA fragment layouts and compares each
 # product with numpy. Run: python3 fragment_layout_check.py   (exit status 1 if any check fails)
 import builtins, sys
 import numpy as np
@@ -109,22 +109,23 @@ for warp in (0,1):
                 mma([x[1] for x in acc],a,[r[2] for r in bk],[r[3] for r in bk])
             ref=(dST.T@K)[mt*16:mt*16+16, pp*16:pp*16+16]
             print("bwd dQ tile ok",mt,pp,np.allclose(cfrag_to_mat(acc,2),ref))
-# ---------------- bwd_dkdv_tile_kernel: one CTA step, 8 warps, BR = 64 queries x BC = 128 keys (FlashAttentionBwdTile.cuh)
+# ---------------- bwd_dkdv_tile_kernel: one CTA step, BR = 64 queries x BC = 128 (8 warps) or 64 keys (4 warps)
 def zeros(n): return [[[0.0]*4 for _ in range(n)] for _ in range(32)]
 def smem(M, ld):
     f=np.zeros(M.shape[0]*ld)
     for r in range(M.shape[0]): f[r*ld:r*ld+M.shape[1]]=M[r]
     return f
-for D in (32, 64, 96, 128):
-    BR,BC=64,128; LD=D+8; LDP=BC+8
-    WN_Q=4 if (D//4)%16==0 else 2; WM_Q=8//WN_Q; MT_Q=BR//16//WM_Q; PP_Q=D//WN_Q//16; PP_KV=D//2//16
+for D,BC in ((32,128),(64,128),(96,128),(128,128),(32,64),(64,64)):
+    BR=64; LD=D+8; LDP=BC+8; NW=BR*BC//1024   # BwdTileCfg<D> with BC keys per CTA
+    WK_S=BC//32; WK_KV=BC//32; WD_KV=NW//WK_KV; PP_KV=D//WD_KV//16
+    WN_Q=4 if (NW==8 and (D//4)%16==0) else 2 if (D//2)%16==0 else 1; WM_Q=NW//WN_Q; MT_Q=BR//16//WM_Q; PP_Q=D//WN_Q//16
     Q=rng.standard_normal((BR,D)); dO=rng.standard_normal((BR,D)); K=rng.standard_normal((BC,D)); V=rng.standard_normal((BC,D))
     P=rng.standard_normal((BR,BC)); dS=rng.standard_normal((BR,BC))
     sQ,sdO,sK,sV=smem(Q,LD),smem(dO,LD),smem(K,LD),smem(V,LD)
     S=np.zeros((BR,BC)); DP=np.zeros((BR,BC)); sS=np.zeros(BR*LDP)
     dK=np.zeros((BC,D)); dV=np.zeros((BC,D)); dQ=np.zeros((BR,D)); sP,sdS=smem(P,LDP),smem(dS,LDP)
-    for warp in range(8):
-        wq_s,wk_s=warp>>2,warp&3; wk_kv,wd_kv=warp>>1,warp&1; wq_q,wd_q=warp//WN_Q,warp%WN_Q
+    for warp in range(NW):
+        wq_s,wk_s=warp//WK_S,warp%WK_S; wk_kv,wd_kv=warp//WD_KV,warp%WD_KV; wq_q,wd_q=warp//WN_Q,warp%WN_Q
         # 1. S = Q K^T, dP~ = dO V^T (32 x 32 per warp)
         s=[zeros(4) for _ in range(2)]; dp=[zeros(4) for _ in range(2)]
         for kk in range(D//16):
@@ -166,7 +167,7 @@ for D in (32, 64, 96, 128):
                 for hh in range(2):
                     kj=wk_kv*32+mt*16+g4+8*hh
                     for dn in range(2*PP_KV):
-                        d=wd_kv*(D//2)+dn*8+2*tq
+                        d=wd_kv*(D//WD_KV)+dn*8+2*tq
                         dK[kj,d:d+2]=dk[mt][l][dn][2*hh:2*hh+2]; dV[kj,d:d+2]=dv[mt][l][dn][2*hh:2*hh+2]
         # 4. dQ += dS K (16 MT_Q queries x 16 PP_Q d per warp), the atomics' addressing
         acc=[[zeros(2) for _ in range(PP_Q)] for _ in range(MT_Q)]
@@ -185,7 +186,7 @@ for D in (32, 64, 96, 128):
                         c=(wd_q*PP_Q+j)*16
                         dQ[qi,c+2*tq:c+2*tq+2]+=acc[mt][j][l][0][2*hh:2*hh+2]; dQ[qi,c+8+2*tq:c+8+2*tq+2]+=acc[mt][j][l][1][2*hh:2*hh+2]
     sSm=np.array([sS[r*LDP:r*LDP+BC] for r in range(BR)])
-    print("tile D=%d S ok"%D,np.allclose(S,Q@K.T),"dP ok",np.allclose(DP,dO@V.T),"sP stores ok",np.allclose(sSm,Q@K.T),
+    print("tile D=%d BC=%d S ok"%(D,BC),np.allclose(S,Q@K.T),"dP ok",np.allclose(DP,dO@V.T),"sP stores ok",np.allclose(sSm,Q@K.T),
           "dV ok",np.allclose(dV,P.T@dO),"dK ok",np.allclose(dK,dS.T@Q),"dQ ok",np.allclose(dQ,dS@K))
 if failed:
     builtins.print("FAILED:", len(failed), "checks"); sys.exit(1)

@@ -289,6 +289,7 @@ namespace flare_attn {
 template <int D> struct BwdTcCfg {
     static constexpr int NW = FLARE_BWD_TC_WARPS;
     static constexpr int NT = NW * 32;
+    static constexpr int MIN_BLOCKS = 0;            // launch bounds' CTAs per SM: 0, none (the registers decide)
     static constexpr int BC = 16 * NW;              // keys per CTA
     static constexpr int BR = (D <= 64) ? 64 : 32;  // queries per step
     static constexpr int LD = D + 8;                // K, V, Q, dO smem stride (elements)

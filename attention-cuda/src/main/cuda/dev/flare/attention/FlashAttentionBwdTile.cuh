@@ -2,38 +2,52 @@
 // as bwd_dkdv_tc_kernel (FlashAttentionBwd.cuh): dK, dV per key block, dQ by fp32 atomics into dq_accum unless
 // p.deterministic. Used for D >= FLARE_BWD_TILE_MIN_D (96 by default; see the end of this file).
 //
-// One CTA of 8 warps per (block of BC = 128 keys, kv head, batch); steps walk (query head of the GQA group, block of
-// BR = 64 queries). Each step runs four products, each with its own warp grid over the CTA's tile, so that every
-// warp's tile is at least 32 x 32 and each fragment read from shared memory feeds 2-4 mma (the 16-key-per-warp layout
-// of bwd_dkdv_tc_kernel feeds 1.3-2):
-//   1. S = Q K^T and dP~ = dO V^T, (BR x BC): warps 2 (queries) x 4 (keys), 32 x 32 each.
+// One CTA per (block of BC keys, kv head, batch): BC = 128 (8 warps), or 64 (4 warps) at D <= 64 when
+// FLARE_BWD_TILE_BC_SMALL_D says so. Steps walk (query head of the GQA group, block of BR = 64 queries). Each step runs
+// four products, each with its own warp grid so that every warp's tile is at least 32 x 32 and each fragment read
+// from shared memory feeds 2-4 mma (the 16-key-per-warp layout of bwd_dkdv_tc_kernel feeds 1.3-2):
+//   1. S = Q K^T and dP~ = dO V^T, (BR x BC): warps 2 (queries) x BC/32 (keys), 32 x 32 each.
 //   2. P = exp(S scale - lse), Z the dropout mask, dS = P (Z dP~ - delta); P∘Z and dS go to shared memory (bf16/f16).
-//   3. dV += (P∘Z)^T dO and dK += dS^T Q, (BC x D): warps 4 (keys) x 2 (d), 32 x D/2 each; the accumulators stay in
-//      registers for the whole CTA.
-//   4. dQ += dS K, (BR x D): warps 2 x 4 (32 x D/4) where D/4 is a multiple of 16, else 4 x 2; fp32 atomics.
+//   3. dV += (P∘Z)^T dO and dK += dS^T Q, (BC x D): warps BC/32 (keys) x 2 (d), 32 x D/2 each; the accumulators stay
+//      in registers for the whole CTA.
+//   4. dQ += dS K, (BR x D): 8 warps 2 x 4 (32 x D/4) where D/4 is a multiple of 16, else 32 x D/2 per warp; fp32
+//      atomics.
 #pragma once
 #include <type_traits>
 #include "FlashAttentionBwd.cuh"
 
 namespace flare_attn {
 
+// Keys per CTA of the tile kernel at D <= 64: 128 (8 warps, one CTA per SM at D=64) or 64 (4 warps, ~170 registers:
+// three CTAs per SM). Not measured yet; kernel-experiments.sh's variant y3 builds the 64-key shape.
+#ifndef FLARE_BWD_TILE_BC_SMALL_D
+#define FLARE_BWD_TILE_BC_SMALL_D 128
+#endif
+
 template <int D> struct BwdTileCfg {
-    static constexpr int NW = 8;
-    static constexpr int NT = NW * 32;
-    static constexpr int BC = 128;                   // keys per CTA
+    static constexpr int BC = D <= 64 ? FLARE_BWD_TILE_BC_SMALL_D : 128;   // keys per CTA
     static constexpr int BR = 64;                    // queries per step
+    static constexpr int NW = BR * BC / 1024;        // one warp per 32 x 32 tile of S
+    static constexpr int NT = NW * 32;
+    static constexpr int MIN_BLOCKS = NW == 4 ? 3 : 0;   // launch bounds' CTAs per SM (0: the registers decide)
     static constexpr int LD = D + 8;                 // K, V, Q, dO smem row stride (elements): 16-byte pad
     static constexpr int LDP = BC + 8;               // P∘Z, dS smem row stride (elements)
     // bytes: K, V [BC][LD]; two buffers of Q, dO [BR][LD]; P∘Z, dS [BR][LDP] (2-byte); two buffers of lse*log2e and
     // delta [BR] (fp32). The second buffers let the next step's loads fly while this one computes.
     static constexpr int SMEM_BYTES = (2 * BC * LD + 4 * BR * LD + 2 * BR * LDP) * 2 + 4 * BR * 4;
-    // dQ warp grid: 2 x 4 when a quarter of D is a whole number of 16-wide slabs, else 4 x 2
-    static constexpr int WN_Q = (D / 4) % 16 == 0 ? 4 : 2;
+    // S / dP~ warp grid: WQ_S x WK_S warps of 32 queries x 32 keys
+    static constexpr int WK_S = BC / 32, WQ_S = BR / 32;
+    // dK / dV warp grid: WK_KV x WD_KV warps of 32 keys x D / WD_KV
+    static constexpr int WK_KV = BC / 32, WD_KV = NW / WK_KV;
+    static constexpr int PP_KV = D / WD_KV / 16;     // 16-wide d slabs per warp in dK/dV
+    // dQ warp grid: WM_Q x WN_Q warps: 2 x 4 (8 warps, D/4 whole 16-wide slabs), else 32 queries x D/2 per warp
+    static constexpr int WN_Q = (NW == 8 && (D / 4) % 16 == 0) ? 4 : (D / 2) % 16 == 0 ? 2 : 1;
     static constexpr int WM_Q = NW / WN_Q;
     static constexpr int MT_Q = BR / 16 / WM_Q;      // m-tiles per warp in dQ
     static constexpr int PP_Q = D / WN_Q / 16;       // 16-wide d slabs per warp in dQ
-    static constexpr int PP_KV = D / 2 / 16;         // 16-wide d slabs per warp in dK/dV
-    static_assert(BR == 64 && BC == 128 && NW == 8, "the warp grids below assume 64 x 128 tiles and 8 warps");
+    static_assert(BR == 64 && (BC == 128 || BC == 64), "64 queries x 64 or 128 keys per step");
+    static_assert(WD_KV * WK_KV == NW && PP_KV * WD_KV * 16 == D, "dK/dV warp grid");
+    static_assert(WM_Q * WN_Q == NW && MT_Q * WM_Q * 16 == BR && PP_Q * WN_Q * 16 == D, "dQ warp grid");
 };
 
 template <typename T, int D>
@@ -61,9 +75,10 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
     const uint32_t seed0 = (uint32_t)(p.seed & 0xffffffffull), seed1 = (uint32_t)(p.seed >> 32);
 
     // warp grids (see the header comment)
-    const int wq_s = warp >> 2, wk_s = warp & 3;          // 1, 2: queries wq_s*32.., keys wk_s*32..
-    const int wk_kv = warp >> 1, wd_kv = warp & 1;        // 3: keys wk_kv*32.., d wd_kv*D/2..
-    const int wq_q = warp / C::WN_Q, wd_q = warp % C::WN_Q;  // 4: queries wq_q*16*MT_Q.., d wd_q*16*PP_Q..
+    const unsigned uw = (unsigned)warp;   // unsigned: the divisions below are shifts
+    const int wq_s = uw / C::WK_S, wk_s = uw % C::WK_S;       // 1, 2: queries wq_s*32.., keys wk_s*32..
+    const int wk_kv = uw / C::WD_KV, wd_kv = uw % C::WD_KV;   // 3: keys wk_kv*32.., d wd_kv*D/WD_KV..
+    const int wq_q = uw / C::WN_Q, wd_q = uw % C::WN_Q;  // 4: queries wq_q*16*MT_Q.., d wd_q*16*PP_Q..
 
     const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
     const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
@@ -186,7 +201,7 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
         }
         __syncthreads();  // sP, sdS complete
 
-        // ---- 3. dV += (P∘Z)^T dO, dK += dS^T Q: this warp's 32 keys x D/2. A = P^T, dS^T read transposed from the
+        // ---- 3. dV += (P∘Z)^T dO, dK += dS^T Q: this warp's 32 keys x D/WD_KV. A = P^T, dS^T read transposed from the
         // query-major tiles; B = dO, Q read transposed (k = query, n = d).
 #pragma unroll
         for (int kk = 0; kk < BR / 16; ++kk) {
@@ -268,7 +283,7 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
             if (kj < Sk) {
 #pragma unroll
                 for (int dn = 0; dn < 2 * C::PP_KV; ++dn) {
-                    const int d = wd_kv * (D / 2) + dn * 8 + 2 * tq;
+                    const int d = wd_kv * (D / C::WD_KV) + dn * 8 + 2 * tq;
                     *reinterpret_cast<uint32_t*>(dkg + (long long)kj * p.dk_seq_stride + d) =
                         DT<T>::pack2(dk[mt][dn][2 * hh] * p.scale, dk[mt][dn][2 * hh + 1] * p.scale);
                     *reinterpret_cast<uint32_t*>(dvg + (long long)kj * p.dv_seq_stride + d) =

@@ -35,7 +35,7 @@ using namespace flare_attn;
     FLARE_BWD_ENTRIES(NAME, T, D)
 
 #define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
-    extern "C" __global__ void __launch_bounds__(BwdTcLaunchCfg<D>::NT)                                    \
+    extern "C" __global__ void __launch_bounds__(BwdTcLaunchCfg<D>::NT, BwdTcLaunchCfg<D>::MIN_BLOCKS)     \
         flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_tc_entry<T, D>(p); }
 
 #define FLARE_F32_ENTRIES(D)                                                                               \
