@@ -154,15 +154,15 @@ final class ElementwiseKernels {
         launchGeom("binary_" + suffix(t), g, st -> new Object[]{st, op.ordinal(), ap, bp, outp});
     }
 
+    /** Row vectors narrower than one 32-pack slab keep the flat kernel (the slab kernel would idle most lanes). */
+    private static final int ROWVEC_MIN_PACKS = 32;
+
     /**
      * The 16-byte path for one contiguous operand and one broadcast over a contiguous (rows, cols) output: a row
      * vector (strides 0, 1: bias adds; binary_rowvec_vec when at least 32 packs wide) or a column (strides 1, 0:
      * per-row scales), cols a multiple of the pack.
      * Returns false, launching nothing, for any other layout.
      */
-    /** Row vectors narrower than one 32-pack slab keep the flat kernel (the slab kernel would idle most lanes). */
-    private static final int ROWVEC_MIN_PACKS = 32;
-
     private boolean binaryBroadcast(BinaryOp op, StridedGeometry g, Tensor a, Tensor b, Tensor out) {
         if (g.rank != 2) return false;
         long rows = g.sizes[0], cols = g.sizes[1];

@@ -72,9 +72,9 @@ class CudaFastPathTest {
     /**
      * The broadcast 16-byte path (a row vector or a column over a contiguous matrix, on either side of the op)
      * against the element-wise definition, at widths that are and are not whole packs (the latter take the strided
-     * kernel), row vectors narrower and wider than one 32-pack slab (flat and slab kernels; 776 and 512 bf16 columns
-     * leave a partial slab, 33 and 18 rows a partial row pass), a 3-d batch that coalesces to rows, an unaligned bias
-     * (strided kernel) and in place.
+     * kernel), row vectors narrower and wider than one 32-pack slab (flat and slab kernels; 776 bf16 columns leave a
+     * partial slab, 256 bf16 columns are exactly one, 33 and 18 rows a partial row pass), a 3-d batch that coalesces
+     * to rows, an unaligned bias (strided kernel) and in place.
      */
     @Test
     void binaryWithRowOrColumnBroadcastMatchesDefinition() {
