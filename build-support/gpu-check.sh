@@ -6,6 +6,7 @@
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
+present_at_start=$(ls "$out" | sort)   # packed at the end: only what this run adds (another script's logs stay)
 steps=("$@")
 [[ ${#steps[@]} -eq 0 ]] && steps=(tests bench train)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
@@ -82,5 +83,8 @@ echo "=== ncu ==="; grep -E "layernorm|Duration|Memory Throughput|DRAM Throughpu
 echo "=== hf ==="; tail -6 "$out/hf.log" 2>/dev/null
 echo "=== train ==="; grep -E "step|trained|Exception|Error" "$out/train.log" 2>/dev/null | grep -v "^\s*at " | tail -12
 printf '%s\n' "${summary[@]}"
-# The device tool returns at most 8 files from $OUT: pack every log into one archive (tar xzf gpu-logs.tgz to read).
-(cd "$out" && ls | grep -v '^gpu-logs.tgz$' | tar -czf gpu-logs.tgz --remove-files -T -) 2>/dev/null || true
+# The device tool returns at most 8 files from $OUT: pack this run's logs into one archive (tar xzf to read):
+# gpu-logs.tgz, or gpu-logs-2.tgz, -3, ... when an earlier run in the same call left one.
+archive=gpu-logs.tgz; n=2; while [[ -e $out/$archive ]]; do archive=gpu-logs-$n.tgz; n=$((n + 1)); done
+new_files=$(comm -13 <(echo "$present_at_start") <(ls "$out" | sort) | grep -v '^gpu-logs')
+[[ -n $new_files ]] && (cd "$out" && echo "$new_files" | tar -czf "$archive" --remove-files -T -) 2>/dev/null || true
