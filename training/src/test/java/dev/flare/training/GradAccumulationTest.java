@@ -62,10 +62,15 @@ class GradAccumulationTest {
         List<RandomWindows.Batch>[] data = wholeAndHalves();
         List<StepMetrics> a = train(8, 1, data[0], "a"), b = train(4, 2, data[1], "b");
         assertEquals(4, a.size());
+        // Step 1 (same weights) differs only by summation order; after it AdamW's amplified rounding moves the weights
+        // apart, by about 10x per step. Over 30 seeds (2026-12-07) the largest relative differences were, steps 1-4:
+        // loss 4e-8, 1.3e-7, 5.6e-7, 1.2e-6; norm 1.8e-8, 2.1e-6, 1.7e-5, 4.0e-5. A lost, unscaled or double-counted
+        // micro-batch changes the step-1 norm by tens of percent.
         for (int i = 0; i < a.size(); i++) {
             String where = "step " + (i + 1) + ", seed " + seed;
-            assertEquals(a.get(i).loss(), b.get(i).loss(), 1e-6 * a.get(i).loss(), where);
-            assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), 1e-5 * a.get(i).gradNorm(), where + " (an unscaled or lost micro-batch changes the norm)");
+            double lossTol = i == 0 ? 1e-6 : 1e-5, normTol = i == 0 ? 1e-6 : 1e-3;
+            assertEquals(a.get(i).loss(), b.get(i).loss(), lossTol * a.get(i).loss(), where);
+            assertEquals(a.get(i).gradNorm(), b.get(i).gradNorm(), normTol * a.get(i).gradNorm(), where + " (an unscaled or lost micro-batch changes the norm)");
         }
     }
 
