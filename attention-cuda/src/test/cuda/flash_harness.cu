@@ -7,7 +7,7 @@
 //        flash_harness --all      checks, then benchmark
 // Options: --simt-fwd (force the SIMT forward), --no-tc-bwd (skip the tensor-core dK/dV kernel),
 //          --max-cases N, --case N (run one case by index), --bench-seqs 1024,4096 (bench only these S),
-//          --bench-no-simt (no SIMT backward column). -DFLARE_BWD_TC_WARPS=8 builds the 8-warp dK/dV CTA.
+//          --bench-dims 32 (bench only these D, no dropout rows), --bench-no-simt (no SIMT backward column). -DFLARE_BWD_TC_WARPS=8 builds the 8-warp dK/dV CTA.
 #include "FlashAttentionKernels.cu"
 
 #include <cmath>
@@ -35,6 +35,7 @@ static bool g_no_tc_bwd = false;       // --no-tc-bwd: skip the tensor-core dK/d
 static int g_max_cases = 1 << 30;      // --max-cases N
 static int g_only_case = -1;           // --case N
 static std::vector<int> g_bench_seqs;  // --bench-seqs 1024,4096: bench only these S (default 512..16384)
+static std::vector<int> g_bench_dims;  // --bench-dims 32,64: bench only these D (default 64, 128)
 static bool g_bench_no_simt = false;   // --bench-no-simt: skip the SIMT backward's bench column
 
 enum DType { BF16 = 0, F16 = 1, F32 = 2 };
@@ -636,11 +637,13 @@ static void bench() {
            g_force_simt_fwd ? "SIMT (--simt-fwd)" : "tensor cores", g_no_tc_bwd ? "SIMT dkdv (--no-tc-bwd)" : "dkdv_tc");
     struct BC { int D, S, causal; float p; };
     std::vector<BC> list;
-    for (int D : {64, 128})
+    for (int D : g_bench_dims.empty() ? std::vector<int>{64, 128} : g_bench_dims)
         for (int S : g_bench_seqs.empty() ? std::vector<int>{512, 1024, 2048, 4096, 8192, 16384} : g_bench_seqs)
             for (int causal : {0, 1}) list.push_back({D, S, causal, 0.f});
-    list.push_back({64, 2048, 1, 0.1f});
-    list.push_back({128, 2048, 1, 0.1f});
+    if (g_bench_dims.empty()) {
+        list.push_back({64, 2048, 1, 0.1f});
+        list.push_back({128, 2048, 1, 0.1f});
+    }
     printf("dK/dV tensor-core CTA: %d warps (FLARE_BWD_TC_WARPS)\n", FLARE_BWD_TC_WARPS);
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
@@ -721,7 +724,9 @@ int main(int argc, char** argv) {
         else if (!strcmp(argv[i], "--max-cases") && i + 1 < argc) g_max_cases = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--case") && i + 1 < argc) g_only_case = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bench-no-simt")) g_bench_no_simt = true;
-        else if (!strcmp(argv[i], "--bench-seqs") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--bench-dims") && i + 1 < argc) {
+            for (char* t = strtok(argv[++i], ","); t != nullptr; t = strtok(nullptr, ",")) g_bench_dims.push_back(atoi(t));
+        } else if (!strcmp(argv[i], "--bench-seqs") && i + 1 < argc) {
             for (char* t = strtok(argv[++i], ","); t != nullptr; t = strtok(nullptr, ",")) g_bench_seqs.push_back(atoi(t));
         }
         else { printf("unknown argument %s\n", argv[i]); return 2; }

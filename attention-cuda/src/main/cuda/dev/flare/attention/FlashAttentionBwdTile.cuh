@@ -1,6 +1,6 @@
 // Tensor-core dK/dV kernel in FlashAttention-2's backward layout (bf16/f16, D in {32, 64, 96, 128}). Same contract
 // as bwd_dkdv_tc_kernel (FlashAttentionBwd.cuh): dK, dV per key block, dQ by fp32 atomics into dq_accum unless
-// p.deterministic. Used for D >= FLARE_BWD_TILE_MIN_D (96 by default; see the end of this file).
+// p.deterministic. Used for D >= FLARE_BWD_TILE_MIN_D (64 by default; see the end of this file).
 //
 // One CTA per (block of BC keys, kv head, batch): BC = 128 (8 warps), or 64 (4 warps) at D <= 64 when
 // FLARE_BWD_TILE_BC_SMALL_D says so. Steps walk (query head of the GQA group, block of BR = 64 queries). Each step runs
@@ -19,9 +19,11 @@
 namespace flare_attn {
 
 // Keys per CTA of the tile kernel at D <= 64: 128 (8 warps, one CTA per SM at D=64) or 64 (4 warps, ~170 registers:
-// three CTAs per SM). Not measured yet; kernel-experiments.sh's variant y3 builds the 64-key shape.
+// three CTAs per SM). On an H100 (2026-12-07 08:45, harness --bench, bf16, 16k tokens, D=64, same call) 64 keys ran the
+// backward at 146 / 120 / 166 / 154 TFLOP/s (S=1024, causal 0/1; S=4096, causal 0/1) against 117 / 94 / 133 / 123 with
+// 128 keys and 139 / 116 / 154 / 148 with the 16-keys-per-warp kernel.
 #ifndef FLARE_BWD_TILE_BC_SMALL_D
-#define FLARE_BWD_TILE_BC_SMALL_D 128
+#define FLARE_BWD_TILE_BC_SMALL_D 64
 #endif
 
 template <int D> struct BwdTileCfg {
@@ -296,15 +298,17 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
 // Which tensor-core dK/dV kernel the flash_bwd_dkdv_tc_* entry points run: bwd_dkdv_tile_kernel (this file) for
 // D >= FLARE_BWD_TILE_MIN_D, bwd_dkdv_tc_kernel (16 keys per warp) below it. On an H100 (2026-12-07, harness --bench,
 // bf16, 16k tokens, same call) the tile kernel took D=128 from 165 to 190 TFLOP/s (S=4096), 154 to 163 (S=1024), 164
-// to 173 (causal) and 142 to 150 (dropout 0.1), but D=64 from 153 to 135: there the old kernel keeps K and V fragments
-// in registers and runs 2 CTAs per SM. A build may set 32 (tile everywhere) or 256 (nowhere) to compare.
+// to 173 (causal) and 142 to 150 (dropout 0.1). At D=64 its 128-key shape was 12-18% slower than the old kernel (which
+// keeps K and V fragments in registers and runs 2 CTAs per SM), its 64-key shape 3-8% faster (see
+// FLARE_BWD_TILE_BC_SMALL_D), so the default is 64. D=32 keeps the old kernel until measured. A build may set 32 (tile
+// everywhere) or 256 (nowhere) to compare.
 // BwdTcLaunchCfg<D> is the chosen kernel's configuration (BC keys per CTA, NT threads, SMEM_BYTES), read by the launch
 // table and the harness.
 // Hopper only: at D=128 the tile kernel needs 171 KiB of shared memory, more than an sm_80 block may have (163 KiB) or
 // an sm_86/89 one (99 KiB). The device code of each architecture makes its own choice, and flash_launch_config (a
 // kernel, so compiled per architecture) reports it to the launcher.
 #ifndef FLARE_BWD_TILE_MIN_D
-#define FLARE_BWD_TILE_MIN_D 96
+#define FLARE_BWD_TILE_MIN_D 64
 #endif
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
 static constexpr int kBwdTileMinD = 1 << 30;

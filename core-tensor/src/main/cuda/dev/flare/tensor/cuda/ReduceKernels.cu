@@ -7,9 +7,9 @@
 //
 // Strategies: "inner" (a warp or a block per output, reading the reduced elements of one output together; best
 // when the reduced dims are innermost in memory), "outer" (32 adjacent outputs per block, each column read by 16
-// lanes; best when a kept dim is innermost; "cols_vec" is its 16-byte form for contiguous matrices). Both "outer" and the block variant of "inner" split the reduced
-// elements into chunks when there are too few outputs to fill the GPU (partials per (output, split), then
-// reduce_finish).
+// lanes; best when a kept dim is innermost; "cols_vec" is its 16-byte form for contiguous matrices). "outer",
+// "cols_vec" and the block variant of "inner" split the reduced elements into chunks when there are too few outputs
+// to fill the GPU (partials per (output, split), then reduce_finish or reduce_cols_finish).
 #include "dev/flare/tensor/cuda/flare_cuda.cuh"
 
 using namespace flare;
@@ -183,11 +183,13 @@ __device__ void reduce_outer(const RGeom& g, int op, const T* x, O* out, int spl
 // "outer" for a contiguous (rows, cols) matrix on a 16-byte boundary with cols a multiple of V = 16 / sizeof(T)
 // (bias gradients): each thread reads V adjacent columns as one 16-byte pack per row (the scalar kernel reads 2
 // bytes per lane: a warp's request is 64 bytes), so a block of 32 x 8 threads covers 32 V columns; blockIdx.y picks
-// a chunk of rows as in reduce_outer, whose partials reduce_finish combines.
+// a chunk of rows. Loads go out in batches of 8 rows per thread before any is summed, so that a few blocks per SM keep
+// enough bytes in flight (a 768-column bias gradient has only 3 column tiles). With splits > 1 the chunk's results go
+// to partial[split * cols + o] (split-major, so that reduce_cols_finish reads them coalesced).
 template <typename T, typename O>
 __device__ void reduce_cols_vec(const RGeom& g, int op, const T* x, O* out, int splits, typename Acc<T>::type* partial) {
     typedef typename Acc<T>::type A;
-    constexpr int V = 16 / sizeof(T), LANES = 8;
+    constexpr int V = 16 / sizeof(T), LANES = 8, BATCH = 8;
     __shared__ A scratch[LANES][32 * V];
     const i64 cols = g.keptNumel, rows = g.redNumel;
     const i64 chunk = (rows + splits - 1) / splits;
@@ -201,8 +203,17 @@ __device__ void reduce_cols_vec(const RGeom& g, int op, const T* x, O* out, int 
     if (col < cols) {
         const Pack<T>* p = reinterpret_cast<const Pack<T>*>(x + g.offX + col);
         const i64 rowPacks = cols / V;
-#pragma unroll 4
-        for (i64 r = from + threadIdx.y; r < to; r += LANES) {
+        i64 r = from + threadIdx.y;
+        for (; r + (BATCH - 1) * LANES < to; r += BATCH * LANES) {
+            Pack<T> v[BATCH];
+#pragma unroll
+            for (int u = 0; u < BATCH; ++u) v[u] = p[(r + u * LANES) * rowPacks];
+#pragma unroll
+            for (int u = 0; u < BATCH; ++u)
+#pragma unroll
+                for (int j = 0; j < V; ++j) acc[j] = combine(op, acc[j], (A)load_c(v[u].v[j]));
+        }
+        for (; r < to; r += LANES) {
             const Pack<T> v = p[r * rowPacks];
 #pragma unroll
             for (int j = 0; j < V; ++j) acc[j] = combine(op, acc[j], (A)load_c(v.v[j]));
@@ -217,7 +228,28 @@ __device__ void reduce_cols_vec(const RGeom& g, int op, const T* x, O* out, int 
         A v = scratch[0][c];
         for (int k = 1; k < LANES; ++k) v = combine(op, v, scratch[k][c]);
         if (splits == 1) store_result(op, g, out, o, v);
-        else partial[o * splits + split] = v;
+        else partial[split * cols + o] = v;
+    }
+}
+
+// Combines reduce_cols_vec's split-major partials: 32 columns per block (threadIdx.x), 8 lanes (threadIdx.y) over the
+// splits, then the lanes in a fixed order, so the result is the same run to run.
+template <typename T, typename O>
+__device__ void reduce_cols_finish(const RGeom& g, int op, int splits, const typename Acc<T>::type* partial, O* out) {
+    typedef typename Acc<T>::type A;
+    constexpr int LANES = 8;
+    __shared__ A scratch[LANES][32];
+    const i64 cols = g.keptNumel;
+    const i64 o = (i64)blockIdx.x * 32 + threadIdx.x;
+    A acc = identity<A>(op);
+    if (o < cols)
+        for (int s = threadIdx.y; s < splits; s += LANES) acc = combine(op, acc, partial[s * cols + o]);
+    scratch[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && o < cols) {
+        A v = scratch[0][threadIdx.x];
+        for (int k = 1; k < LANES; ++k) v = combine(op, v, scratch[k][threadIdx.x]);
+        store_result(op, g, out, o, v);
     }
 }
 
@@ -305,11 +337,15 @@ __device__ void argreduce(const AGeom& g, int isMax, const T* x, i64* out) {
         reduce_outer<T, O>(g, op, x, out, splits, partial);                                                       \
     }
 
-// The 16-byte column kernel, for the floating types.
+// The 16-byte column kernel and its finish, for the floating types.
 #define R_COLS_KERNEL(SUF, T)                                                                                     \
     extern "C" __global__ void __launch_bounds__(256) reduce_cols_vec_##SUF(RGeom g, int op, const T* x, T* out,  \
                                                                          int splits, Acc<T>::type* partial) {  \
         reduce_cols_vec<T, T>(g, op, x, out, splits, partial);                                                    \
+    }                                                                                                             \
+    extern "C" __global__ void __launch_bounds__(256) reduce_cols_finish_##SUF(RGeom g, int op, int splits,       \
+                                                                            const Acc<T>::type* partial, T* out) { \
+        reduce_cols_finish<T, T>(g, op, splits, partial, out);                                                    \
     }
 
 R_KERNELS(f32, float, float)

@@ -93,7 +93,7 @@ final class ReduceKernels {
         CudaStream s = backend.stream();
         int packElems = 16 / x.dtype().byteSize();
         if (redN > 1 && columnPacks(x, kept, reduced)) {
-            columns("reduce_cols_vec_", suf, Math.ceilDiv(keptN, 32L * packElems), 8, redN, keptN, s, g, op, xp, outp);
+            columnPacks(suf, Math.ceilDiv(keptN, 32L * packElems), redN, keptN, s, g, op, xp, outp);
         } else if (!redInnerContig && keptInnerContig && redN > 1) {
             columns("reduce_outer_", suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1), 16, redN, keptN, s, g, op, xp, outp);
         } else if (redN < 2048) {
@@ -121,7 +121,7 @@ final class ReduceKernels {
     }
 
     /**
-     * Launches a column kernel ("outer" or its 16-byte form; blocks of 32 x lanes threads) over tiles of columns,
+     * Launches a column kernel ("outer"; blocks of 32 x lanes threads) over tiles of columns,
      * the rows split into chunks (grid y) when the tiles alone cannot fill the GPU, the chunks' partial results then
      * combined by reduce_finish.
      */
@@ -140,6 +140,39 @@ final class ReduceKernels {
         } finally {
             backend.releaseScratch(partial);
         }
+    }
+
+    /**
+     * Launches the 16-byte column kernel (blocks of 32 x 8 threads, each block 32 packs of columns) over chunks of
+     * rows (grid y), then reduce_cols_finish over the chunks' split-major partials.
+     */
+    private void columnPacks(String suf, long tiles, long redN, long keptN, CudaStream s, long[] g, ReduceOp op,
+                             long xp, long outp) {
+        int splits = columnPackSplits(tiles, redN, backend.multiprocessors());
+        if (splits == 1) {
+            module.launch("reduce_cols_vec_" + suf, tiles, 1, 32, 8, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
+            return;
+        }
+        CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
+        try {
+            module.launch("reduce_cols_vec_" + suf, tiles, splits, 32, 8, 0, s, g, op.ordinal(), xp, outp, splits,
+                    partial.address());
+            module.launch("reduce_cols_finish_" + suf, Math.ceilDiv(keptN, 32), 1, 32, 8, 0, s,
+                    g, op.ordinal(), splits, partial.address(), outp);
+        } finally {
+            backend.releaseScratch(partial);
+        }
+    }
+
+    /**
+     * Chunks of rows for the 16-byte column kernel: about 3 blocks (256 threads) per multiprocessor, which with its
+     * batches of 8 loads per thread keep ~48 KiB in flight per SM, each chunk at least 64 rows (8 per lane) so that the
+     * partials stay a few percent of the input (16384 x 768 bf16: 3 tiles x 132 chunks, 0.8 MB of partials for 25 MB).
+     */
+    static int columnPackSplits(long tiles, long rows, int multiprocessors) {
+        long wanted = Math.ceilDiv(3L * multiprocessors, tiles);
+        long most = Math.max(1, rows / 64);
+        return (int) Math.max(1, Math.min(Math.min(wanted, most), 65535));
     }
 
     /**
