@@ -67,9 +67,9 @@ struct KSet {
         k.dkdv = (const void*)flash_bwd_dkdv_##NAME##_d##D;                               \
         k.dq = (const void*)flash_bwd_dq_##NAME##_d##D;                                   \
         k.conv = (const void*)flash_bwd_convert_dq_##NAME##_d##D;                         \
-        k.fwd_bm = FwdTcCfg<D>::BM;                                                       \
-        k.fwd_nt = FwdTcCfg<D>::NT;                                                       \
-        k.fwd_smem = (size_t)FwdTcCfg<D>::SMEM_ELEMS * 2;                                 \
+        k.fwd_bm = FwdLaunchCfg<D>::BM;                                                   \
+        k.fwd_nt = FwdLaunchCfg<D>::NT;                                                   \
+        k.fwd_smem = (size_t)FwdLaunchCfg<D>::SMEM_BYTES;                                 \
     }
 template <int D> static void tc_cfg(KSet& k, const void* f) {
     k.dkdv_tc = f;

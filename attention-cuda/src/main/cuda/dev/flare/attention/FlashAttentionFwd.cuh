@@ -45,6 +45,114 @@ __device__ __forceinline__ void dropout_bytes_fwd(uint32_t k0, uint32_t k1, uint
     xor_permute(v, tq);   // v[r] came from lane tq ^ r, i.e. block tq ^ r
 }
 
+// One m-tile's share of a forward step, in mma.sync's accumulator layout (which wgmma's accumulators share): s[nt][e]
+// is row `rows[e >> 1]`, key column n0 + nt * 8 + 2 tq + (e & 1); o[dn][e] likewise over D. Used by fwd_tc_kernel and
+// fwd_wgmma_kernel (FlashAttentionFwdWgmma.cuh).
+
+// Scores of keys past Sk or above the causal diagonal -> -inf.
+template <int BN>
+__device__ __forceinline__ void fwd_mask_scores(float (&s)[BN / 8][4], int n0, const int (&rows)[2], int Sk, int causal,
+                                                int off, int tq) {
+#pragma unroll
+    for (int nt = 0; nt < BN / 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int col = n0 + nt * 8 + 2 * tq + (e & 1);
+            if (col >= Sk || (causal && col > rows[e >> 1] + off)) s[nt][e] = -INFINITY;
+        }
+}
+
+// Online softmax in the log2 domain over rows g and g + 8: s becomes P (un-normalized), O is rescaled, the running
+// max (scaled by sl2) and this lane's partial row sums are updated (the quad's sum is formed in the epilogue).
+template <int BN, int D>
+__device__ __forceinline__ void fwd_online_softmax(float (&s)[BN / 8][4], float (&o)[D / 8][4], float (&mrow)[2],
+                                                   float (&lrow)[2], float sl2) {
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < BN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * hh], s[nt][2 * hh + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float m_new = fmaxf(mrow[hh], mx * sl2);
+        const float m_use = (m_new == -INFINITY) ? 0.f : m_new;
+        const float corr = exp2f(mrow[hh] - m_use);
+        mrow[hh] = m_new;
+        float ls = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < BN / 8; ++nt) {
+            const float p0 = exp2f(s[nt][2 * hh] * sl2 - m_use);
+            const float p1 = exp2f(s[nt][2 * hh + 1] * sl2 - m_use);
+            s[nt][2 * hh] = p0;
+            s[nt][2 * hh + 1] = p1;
+            ls += p0 + p1;
+        }
+        lrow[hh] = lrow[hh] * corr + ls;
+#pragma unroll
+        for (int dn = 0; dn < D / 8; ++dn) {
+            o[dn][2 * hh] *= corr;
+            o[dn][2 * hh + 1] *= corr;
+        }
+    }
+}
+
+// Dropout bytes of this lane's rows for keys n0 .. n0 + BN - 1: one dropout_bytes_fwd per 32-key group. They do not
+// depend on the scores, so the wgmma kernel computes them while S = Q K^T runs.
+template <int BN>
+__device__ __forceinline__ void fwd_dropout_bytes(const FlashFwdParams& p, int bh, int n0, const int (&rows)[2], int tq,
+                                                  uint32_t (&v)[BN / 32][4]) {
+    const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
+#pragma unroll
+    for (int gi = 0; gi < BN / 32; ++gi) dropout_bytes_fwd(k0, k1, p.offset_lo, bh, n0 + gi * 32, rows[0], rows[1], tq, v[gi]);
+}
+
+// Dropout on P (LSE and l use the un-dropped values; kept values are scaled by keep_scale in the epilogue).
+template <int BN>
+__device__ __forceinline__ void fwd_dropout_apply(float (&s)[BN / 8][4], const uint32_t (&v)[BN / 32][4], uint32_t thr) {
+#pragma unroll
+    for (int gi = 0; gi < BN / 32; ++gi)
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+            for (int t = 0; t < 2; ++t)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    float& x = s[gi * 4 + 2 * u + t][e];
+                    x = byte_kept(v[gi][2 * u + (e >> 1)], 2 * t + (e & 1), thr) ? x : 0.f;
+                }
+}
+
+// The mma A fragment (16 rows x 16 keys, keys 16 kk ..) of P, from the accumulator layout.
+template <typename T, int BN>
+__device__ __forceinline__ void fwd_p_fragment(const float (&s)[BN / 8][4], int kk, uint32_t (&a)[4]) {
+    a[0] = DT<T>::pack2(s[2 * kk][0], s[2 * kk][1]);
+    a[1] = DT<T>::pack2(s[2 * kk][2], s[2 * kk][3]);
+    a[2] = DT<T>::pack2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+    a[3] = DT<T>::pack2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+}
+
+// Epilogue of rows g and g + 8: O / l (times keep_scale under dropout) and the row's natural-log LSE.
+template <typename T, int D>
+__device__ __forceinline__ void fwd_store_rows(const float (&o)[D / 8][4], const float (&mrow)[2], const float (&lrow)[2],
+                                               const int (&rows)[2], const FlashFwdParams& p, T* og, int bh, int tq) {
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        float l = lrow[hh];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        const float inv = l > 0.f ? (p.dropout ? p.keep_scale : 1.f) / l : 0.f;
+        const int row = rows[hh];
+        if (row < p.Sq) {
+            T* orow = og + (long long)row * p.o_seq_stride;
+#pragma unroll
+            for (int dn = 0; dn < D / 8; ++dn)
+                *reinterpret_cast<uint32_t*>(orow + dn * 8 + 2 * tq) =
+                    DT<T>::pack2(o[dn][2 * hh] * inv, o[dn][2 * hh + 1] * inv);
+            if (tq == 0) p.lse[(long long)bh * p.Sq + row] = l > 0.f ? mrow[hh] * kLn2 + logf(l) : -INFINITY;
+        }
+    }
+}
+
 // Tile configuration of the tensor-core forward kernel.
 template <int D> struct FwdTcCfg {
     static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
@@ -52,8 +160,9 @@ template <int D> struct FwdTcCfg {
     static constexpr int MT = (D <= 128) ? FLARE_FWD_TC_MTILES : 1;  // m-tiles of 16 query rows per warp
     static constexpr int NW = BM / (16 * MT);          // warps; each warp owns 16 * MT query rows
     static constexpr int NT = NW * 32;
+    static constexpr int MIN_BLOCKS = 0;               // launch bounds' CTAs per SM (0: the registers decide)
     static constexpr int LD = D + 8;                   // smem row stride (elements), 16B pad
-    static constexpr int SMEM_ELEMS = (BM + 4 * BN) * LD;  // Q + 2x K + 2x V
+    static constexpr int SMEM_BYTES = (BM + 4 * BN) * LD * 2;  // Q + 2x K + 2x V (2-byte elements)
     static_assert(BN % 32 == 0, "dropout_bytes_fwd covers 32-column groups");
 };
 
@@ -177,74 +286,22 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
             }
         }
 
-        // ---- masking (only for blocks that need it)
+        // ---- masking (only for blocks that need it), online softmax, dropout
         const int n0 = j * BN;
         const bool need_mask = (n0 + BN > Sk) || (p.causal && (n0 + BN - 1 > m0 + wrow0 + off));
         if (need_mask) {
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-                for (int nt = 0; nt < BN / 8; ++nt) {
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        int col = n0 + nt * 8 + 2 * tq + (e & 1);
-                        int row = rows[mt][e >> 1];
-                        if (col >= Sk || (p.causal && col > row + off)) s[mt][nt][e] = -INFINITY;
-                    }
-                }
+            for (int mt = 0; mt < MT; ++mt) fwd_mask_scores<BN>(s[mt], n0, rows[mt], Sk, p.causal, off, tq);
         }
-
-        // ---- online softmax (log2 domain), rows g and g+8 of each m-tile
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-            for (int hh = 0; hh < 2; ++hh) {
-                float mx = -INFINITY;
-#pragma unroll
-                for (int nt = 0; nt < BN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * hh], s[mt][nt][2 * hh + 1]));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                float m_new = fmaxf(mrow[mt][hh], mx * sl2);
-                float m_use = (m_new == -INFINITY) ? 0.f : m_new;
-                float corr = exp2f(mrow[mt][hh] - m_use);
-                mrow[mt][hh] = m_new;
-                float ls = 0.f;
-#pragma unroll
-                for (int nt = 0; nt < BN / 8; ++nt) {
-                    float p0 = exp2f(s[mt][nt][2 * hh] * sl2 - m_use);
-                    float p1 = exp2f(s[mt][nt][2 * hh + 1] * sl2 - m_use);
-                    s[mt][nt][2 * hh] = p0;
-                    s[mt][nt][2 * hh + 1] = p1;
-                    ls += p0 + p1;
-                }
-                lrow[mt][hh] = lrow[mt][hh] * corr + ls;
-#pragma unroll
-                for (int dn = 0; dn < D / 8; ++dn) {
-                    o[mt][dn][2 * hh] *= corr;
-                    o[mt][dn][2 * hh + 1] *= corr;
-                }
-            }
-
-        // ---- dropout on P (LSE / l use the un-dropped values; kept values are scaled by keep_scale in the epilogue)
+        for (int mt = 0; mt < MT; ++mt) fwd_online_softmax<BN, D>(s[mt], o[mt], mrow[mt], lrow[mt], sl2);
         if (p.dropout) {
-            const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
-            const uint32_t thr = p.drop_threshold;
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-                for (int gi = 0; gi < BN / 32; ++gi) {
-                    uint32_t v[4];
-                    dropout_bytes_fwd(k0, k1, p.offset_lo, bh, n0 + gi * 32, rows[mt][0], rows[mt][1], tq, v);
-#pragma unroll
-                    for (int u = 0; u < 2; ++u)
-#pragma unroll
-                        for (int t = 0; t < 2; ++t)
-#pragma unroll
-                            for (int e = 0; e < 4; ++e) {
-                                float& x = s[mt][gi * 4 + 2 * u + t][e];
-                                x = byte_kept(v[2 * u + (e >> 1)], 2 * t + (e & 1), thr) ? x : 0.f;
-                            }
-                }
+            for (int mt = 0; mt < MT; ++mt) {
+                uint32_t zb[BN / 32][4];
+                fwd_dropout_bytes<BN>(p, bh, n0, rows[mt], tq, zb);
+                fwd_dropout_apply<BN>(s[mt], zb, p.drop_threshold);
+            }
         }
 
         // ---- O += P V
@@ -252,12 +309,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
         for (int kk = 0; kk < BN / 16; ++kk) {
             uint32_t a[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-                a[mt][0] = DT<T>::pack2(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-                a[mt][1] = DT<T>::pack2(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-                a[mt][2] = DT<T>::pack2(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-                a[mt][3] = DT<T>::pack2(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-            }
+            for (int mt = 0; mt < MT; ++mt) fwd_p_fragment<T, BN>(s[mt], kk, a[mt]);
 #pragma unroll
             for (int pp = 0; pp < D / 16; ++pp) {
                 uint32_t bf[4];
@@ -276,24 +328,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     // ---- epilogue
     T* og = reinterpret_cast<T*>(p.o) + b * p.o_batch_stride + h * p.o_head_stride;
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int hh = 0; hh < 2; ++hh) {
-            float l = lrow[mt][hh];
-            l += __shfl_xor_sync(0xffffffffu, l, 1);
-            l += __shfl_xor_sync(0xffffffffu, l, 2);
-            float inv = l > 0.f ? (p.dropout ? p.keep_scale : 1.f) / l : 0.f;
-            int row = rows[mt][hh];
-            if (row < Sq) {
-                T* orow = og + (long long)row * p.o_seq_stride;
-#pragma unroll
-                for (int dn = 0; dn < D / 8; ++dn) {
-                    uint32_t v = DT<T>::pack2(o[mt][dn][2 * hh] * inv, o[mt][dn][2 * hh + 1] * inv);
-                    *reinterpret_cast<uint32_t*>(orow + dn * 8 + 2 * tq) = v;
-                }
-                if (tq == 0) p.lse[(long long)bh * Sq + row] = l > 0.f ? mrow[mt][hh] * kLn2 + logf(l) : -INFINITY;
-            }
-        }
+    for (int mt = 0; mt < MT; ++mt) fwd_store_rows<T, D>(o[mt], mrow[mt], lrow[mt], rows[mt], p, og, bh, tq);
 }
 
 // ---------------------------------------------------------------------------------------------

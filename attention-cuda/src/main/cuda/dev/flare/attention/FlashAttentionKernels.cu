@@ -4,7 +4,7 @@
 // Causal mode (0/1/2), dropout (0/1) and deterministic are RUNTIME fields of the parameter struct
 // (uniform branches; keeps the instantiation count at 3 dtypes x 5 head dims per kernel).
 //
-//   flash_fwd_<dt>_d<D>            forward. bf16/f16: tensor-core kernel (FwdTcCfg); f32: SIMT kernel
+//   flash_fwd_<dt>_d<D>            forward. bf16/f16: tensor-core kernel (FwdLaunchCfg: mma.sync, or wgmma on sm_90a); f32: SIMT
 //   flash_fwd_simt_<dt>_d<D>       SIMT forward, bf16/f16 only (reference / fallback)
 //   flash_bwd_preprocess_<dt>_d<D> delta = rowsum(dO*O), zero dq_accum (unless deterministic)
 //   flash_bwd_dkdv_<dt>_d<D>       dK, dV (+ dQ fp32 atomics into dq_accum unless deterministic), SIMT
@@ -12,7 +12,7 @@
 //   flash_bwd_dq_<dt>_d<D>         deterministic dQ (writes dq directly)
 //   flash_bwd_convert_dq_<dt>_d<D> dq_accum -> dq (non-deterministic mode)
 // Launch configurations (grid, block, dynamic smem): docs/attention-kernels.md.
-#include "FlashAttentionFwd.cuh"
+#include "FlashAttentionFwdWgmma.cuh"
 #include "FlashAttentionBwdTile.cuh"
 
 using namespace flare_attn;
@@ -28,8 +28,8 @@ using namespace flare_attn;
         flash_bwd_convert_dq_##NAME##_d##D(const FlashBwdParams p) { bwd_convert_dq_kernel<T, D>(p); }
 
 #define FLARE_HALF_ENTRIES(NAME, T, D)                                                                     \
-    extern "C" __global__ void __launch_bounds__(FwdTcCfg<D>::NT)                                          \
-        flash_fwd_##NAME##_d##D(const FlashFwdParams p) { fwd_tc_kernel<T, D>(p); }                        \
+    extern "C" __global__ void __launch_bounds__(FwdLaunchCfg<D>::NT, FwdLaunchCfg<D>::MIN_BLOCKS)         \
+        flash_fwd_##NAME##_d##D(const FlashFwdParams p) { fwd_tc_entry<T, D>(p); }                         \
     extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
         flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
     FLARE_BWD_ENTRIES(NAME, T, D)
@@ -68,9 +68,9 @@ FLARE_TC_BWD_ENTRY(f16, __half, 128)
 static constexpr int kFlashConfigInts = 11;
 
 template <int D> __device__ void flash_config_row(int* r) {
-    r[0] = FwdTcCfg<D>::BM;                     // tensor-core fwd: query rows per CTA
-    r[1] = FwdTcCfg<D>::NT;                     //   threads
-    r[2] = FwdTcCfg<D>::SMEM_ELEMS * 2;         //   dynamic smem bytes (2-byte elements)
+    r[0] = FwdLaunchCfg<D>::BM;                 // tensor-core fwd: query rows per CTA
+    r[1] = FwdLaunchCfg<D>::NT;                 //   threads
+    r[2] = FwdLaunchCfg<D>::SMEM_BYTES;         //   dynamic smem bytes
     r[3] = kSimtFwdWarps;                       // SIMT fwd: query rows per CTA (threads = 32x)
     r[4] = kPreprocessWarps;                    // bwd preprocess: rows per CTA (threads = 32x)
     r[5] = BwdCfg<D>::KB;                       // SIMT dkdv / dq: keys (or queries) per CTA

@@ -1,0 +1,100 @@
+// Hopper warpgroup MMA (wgmma.mma_async, sm_90a) wrappers for the forward kernel of FlashAttentionFwdWgmma.cuh:
+// shared-memory matrix descriptors for 128-byte swizzled tiles, the fences, and m64nNk16 products (N = 64, 128) with
+// bf16/f16 operands and fp32 accumulators. PTX ISA "Asynchronous Warpgroup Level Matrix" sections; the notes behind
+// the layout choices are in docs/attention-kernels.md (Hopper forward).
+//
+// Tile layout in shared memory (every tile 1024-byte aligned): rows of 64 elements (128 bytes), in 8-row atoms of
+// 1024 bytes; 16-byte chunk c of row r sits at chunk c ^ (r % 8). A D = 128 tile is two such [rows][64] halves, the
+// second at +rows * 128 bytes. Q and K serve as K-major operands (S = Q K^T), V as the MN-major B operand of O = P V.
+#pragma once
+#include "FlashAttentionCommon.cuh"
+
+namespace flare_attn {
+
+// Byte offset of element (r, c) in a swizzled [rows][D] tile (c < D, D a multiple of 64).
+__device__ __forceinline__ uint32_t swz_offset(int rows, int r, int c) {
+    return (uint32_t)((c >> 6) * rows * 128 + r * 128 + ((((c & 63) >> 3) ^ (r & 7)) << 4) + (c & 7) * 2);
+}
+
+// Matrix descriptor: start address, leading / stride byte offsets (all >> 4), 128-byte swizzle (mode 1 on sm_90).
+__device__ __forceinline__ uint64_t wgmma_desc(uint32_t smem_addr, uint32_t lbo_bytes, uint32_t sbo_bytes) {
+    return (uint64_t)((smem_addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo_bytes & 0x3FFFF) >> 4) << 16) |
+           ((uint64_t)((sbo_bytes & 0x3FFFF) >> 4) << 32) | (1ull << 62);
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Generic-proxy writes (cp.async, st.shared) made visible to the async proxy that wgmma reads through.
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// Keeps the compiler from moving reads or writes of an accumulator across the wgmma fences and waits (all volatile
+// asm): the wgmma asm statements define their outputs at issue, the hardware only at the wait.
+template <int N8>
+__device__ __forceinline__ void wgmma_fence_operands(float (&d)[N8][4]) {
+#pragma unroll
+    for (int i = 0; i < N8; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[i][e])::"memory");
+}
+
+// Operand lists of the m64n64k16 / m64n128k16 wrappers: accumulator d[N / 8][4] (mma.sync's layout per 8 columns).
+#define FLARE_WG_REGS32 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define FLARE_WG_REGS64 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
+#define FLARE_WG_ACC32 \
+    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]),  \
+    "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]),  \
+    "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),  \
+    "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
+#define FLARE_WG_ACC64 \
+    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]),  \
+    "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]),  \
+    "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),  \
+    "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]),  \
+    "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]),  \
+    "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]),  \
+    "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]),  \
+    "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
+
+template <typename T, int N> struct WgmmaOp;
+
+// ss: d (+)= A B^T with A (64 x 16) and B (N x 16) K-major in shared memory; scale_d = 0 overwrites d.
+// rs: d += A B with A (64 x 16) in registers (4 x 32 bits in the accumulator layout) and B (16 x N) MN-major in
+// shared memory (imm-trans-b = 1).
+#define FLARE_WGMMA_OPS(T, TY)                                                                                      \
+    template <> struct WgmmaOp<T, 64> {                                                                             \
+        __device__ __forceinline__ static void ss(float (&d)[8][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                              \
+                         "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " FLARE_WG_REGS32               \
+                         ", %32, %33, p, 1, 1, 0, 0;\n}\n"                                                         \
+                         : FLARE_WG_ACC32                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+        __device__ __forceinline__ static void rs(float (&d)[8][4], const uint32_t (&a)[4], uint64_t b_desc) {     \
+            asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " FLARE_WG_REGS32               \
+                         ", {%32, %33, %34, %35}, %36, 1, 1, 1, 1;\n"                                              \
+                         : FLARE_WG_ACC32                                                                           \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc));                                \
+        }                                                                                                           \
+    };                                                                                                              \
+    template <> struct WgmmaOp<T, 128> {                                                                            \
+        __device__ __forceinline__ static void ss(float (&d)[16][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                              \
+                         "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " FLARE_WG_REGS64              \
+                         ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                         \
+                         : FLARE_WG_ACC64                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+        __device__ __forceinline__ static void rs(float (&d)[16][4], const uint32_t (&a)[4], uint64_t b_desc) {    \
+            asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " FLARE_WG_REGS64              \
+                         ", {%64, %65, %66, %67}, %68, 1, 1, 1, 1;\n"                                              \
+                         : FLARE_WG_ACC64                                                                           \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc));                                \
+        }                                                                                                           \
+    };
+
+FLARE_WGMMA_OPS(__nv_bfloat16, "bf16")
+FLARE_WGMMA_OPS(__half, "f16")
+
+}  // namespace flare_attn
