@@ -73,9 +73,9 @@ struct KSet {
     }
 template <int D> static void tc_cfg(KSet& k, const void* f) {
     k.dkdv_tc = f;
-    k.tc_bc = BwdTcLaunchCfg<D>::BC;
-    k.tc_nt = BwdTcLaunchCfg<D>::NT;
-    k.tc_smem = (size_t)BwdTcLaunchCfg<D>::SMEM_BYTES;
+    k.tc_bc = BwdDkdvLaunchCfg<D>::BC;
+    k.tc_nt = BwdDkdvLaunchCfg<D>::NT;
+    k.tc_smem = (size_t)BwdDkdvLaunchCfg<D>::SMEM_BYTES;
 }
 #define KS_F32(D)                                                                         \
     {                                                                                     \

@@ -349,6 +349,36 @@ __device__ __forceinline__ void dq_add_slab_row(float* rowp, int tq, bool valid,
     }
 }
 
+// P, dropout and dS of one warp's transposed scores (rows: its 16 keys kbase .., krow[hh] = kbase + g4 + 8 hh;
+// columns: BR queries from q0, in the mma accumulator layout), in place: s <- P∘Z, dp <- dS = P (Z dP~ - delta).
+// sLse holds lse * log2e and sDelta delta of the BR queries. Every lane must call it (dropout_bytes_bwd shuffles).
+template <int BR>
+__device__ __forceinline__ void bwd_p_ds_transposed(float (&s)[BR / 8][4], float (&dp)[BR / 8][4], const FlashBwdParams& p,
+                                                    int bh, int q0, int kbase, const int (&krow)[2], const float* sLse,
+                                                    const float* sDelta, bool need_mask, int off, float sl2, int g4, int tq) {
+#pragma unroll
+    for (int gi = 0; gi < BR / 32; ++gi) {
+        uint32_t zb[8];
+        if (p.dropout) dropout_bytes_bwd(p, bh, q0 + gi * 32, kbase, g4, tq, zb);
+#pragma unroll
+        for (int ntl = 0; ntl < 4; ++ntl) {
+            const int nt = gi * 4 + ntl;
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
+                const int qi = q0 + qc, kj = krow[e >> 1];
+                bool valid = true;
+                if (need_mask) valid = qi < p.Sq && kj < p.Sk && !(p.causal && kj > qi + off);
+                const float z = !p.dropout ? 1.f : byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold)
+                                                       ? p.keep_scale : 0.f;
+                const float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
+                s[nt][e] = P * z;
+                dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
+            }
+        }
+    }
+}
+
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     using C = BwdTcCfg<D>;
@@ -472,27 +502,7 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
 
             // ---- P, dropout, dS (in place: s <- P∘Z, dp <- dS)
             const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (k0 + BC - 1 > q0 + off));
-#pragma unroll
-            for (int gi = 0; gi < BR / 32; ++gi) {
-                uint32_t zb[8];
-                if (p.dropout) dropout_bytes_bwd(p, bh, q0 + gi * 32, k0 + warp * 16, g4, tq, zb);
-#pragma unroll
-                for (int ntl = 0; ntl < 4; ++ntl) {
-                    const int nt = gi * 4 + ntl;
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
-                        const int qi = q0 + qc, kj = krow[e >> 1];
-                        bool valid = true;
-                        if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
-                        const float z = !p.dropout ? 1.f : byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold)
-                                                               ? p.keep_scale : 0.f;
-                        float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
-                        s[nt][e] = P * z;
-                        dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
-                    }
-                }
-            }
+            bwd_p_ds_transposed<BR>(s, dp, p, bh, q0, k0 + warp * 16, krow, sLse, sDelta, need_mask, off, sl2, g4, tq);
 
             // ---- dS^T to smem (for dQ), dV += (P∘Z)^T dO, dK += dS^T Q
 #pragma unroll

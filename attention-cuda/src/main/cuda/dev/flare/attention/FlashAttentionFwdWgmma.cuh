@@ -13,7 +13,11 @@
 #include "FlashAttentionWgmma.cuh"
 #include <type_traits>
 
-// Warpgroups (64 query rows each) per CTA, and keys per block at D = 64 / D = 128. A harness build may override them.
+// Warpgroups (64 query rows each) per CTA, keys per block at D = 64 / D = 128, and CTAs per SM. A harness build may
+// override them. On an H100 (2026-12-07 08:58, harness --bench, bf16, 16k tokens, same call, TFLOP/s at S=4096, D=64 /
+// D=128): these defaults (2 warpgroups, 128 / 64 keys, 2 CTAs per SM at 128 registers) 320 / 372; one CTA per SM (153 /
+// 143 registers) 239 / 280; 64 keys at D=64 with 2 CTAs 266 / -; 3 warpgroups 301 / 354; 128 keys at D=128 - / 323.
+// The mma.sync kernel: 266 / 298. Two CTAs per SM let one CTA's softmax run while the other's wgmma do.
 #ifndef FLARE_FWD_WGMMA_WGS
 #define FLARE_FWD_WGMMA_WGS 2
 #endif
@@ -23,14 +27,15 @@
 #ifndef FLARE_FWD_WGMMA_BN
 #define FLARE_FWD_WGMMA_BN 64
 #endif
-// Launch bounds' CTAs per SM (0: the registers decide).
 #ifndef FLARE_FWD_WGMMA_MIN_BLOCKS
 #define FLARE_FWD_WGMMA_MIN_BLOCKS 2
 #endif
-// 1: the dropout bytes of a key block are computed between issuing S = Q K^T and waiting for it (the Philox work
-// overlaps the tensor cores); 0: after the softmax, as fwd_tc_kernel does.
+// 1: the dropout bytes of a key block are computed between issuing S = Q K^T and waiting for it, to overlap the
+// Philox work with the tensor cores; 0: after the softmax, as fwd_tc_kernel does. On an H100 (2026-12-07 09:11, harness
+// --bench, same call) 1 was slower everywhere at D=64: its 16 extra live registers spill under the 128-register bound
+// (no dropout: S=4096 293 against 320 TFLOP/s; dropout 0.1: 158 against 166). D=128 was within 1%.
 #ifndef FLARE_FWD_WGMMA_DROPOUT_EARLY
-#define FLARE_FWD_WGMMA_DROPOUT_EARLY 1
+#define FLARE_FWD_WGMMA_DROPOUT_EARLY 0
 #endif
 // Whether flash_fwd_* runs this kernel for D = 64 and 128 (in sm_90a device code, and in host code, which plans
 // launches for sm_90a: the harness). Java reads the choice from flash_launch_config.

@@ -13,7 +13,7 @@
 //   flash_bwd_convert_dq_<dt>_d<D> dq_accum -> dq (non-deterministic mode)
 // Launch configurations (grid, block, dynamic smem): docs/attention-kernels.md.
 #include "FlashAttentionFwdWgmma.cuh"
-#include "FlashAttentionBwdTile.cuh"
+#include "FlashAttentionBwdWgmma.cuh"
 
 using namespace flare_attn;
 
@@ -35,8 +35,8 @@ using namespace flare_attn;
     FLARE_BWD_ENTRIES(NAME, T, D)
 
 #define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
-    extern "C" __global__ void __launch_bounds__(BwdTcLaunchCfg<D>::NT, BwdTcLaunchCfg<D>::MIN_BLOCKS)     \
-        flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_tc_entry<T, D>(p); }
+    extern "C" __global__ void __launch_bounds__(BwdDkdvLaunchCfg<D>::NT, BwdDkdvLaunchCfg<D>::MIN_BLOCKS) \
+        flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_entry<T, D>(p); }
 
 #define FLARE_F32_ENTRIES(D)                                                                               \
     extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
@@ -76,9 +76,9 @@ template <int D> __device__ void flash_config_row(int* r) {
     r[5] = BwdCfg<D>::KB;                       // SIMT dkdv / dq: keys (or queries) per CTA
     r[6] = BwdCfg<D>::NT;                       //   threads
     r[7] = BwdCfg<D>::SMEM_FLOATS * 4;          //   dynamic smem bytes
-    r[8] = D <= 128 ? BwdTcLaunchCfg<D>::BC : 0;   // tensor-core dkdv: keys per CTA (0: not instantiated)
-    r[9] = D <= 128 ? BwdTcLaunchCfg<D>::NT : 0;   //   threads
-    r[10] = D <= 128 ? BwdTcLaunchCfg<D>::SMEM_BYTES : 0;
+    r[8] = D <= 128 ? BwdDkdvLaunchCfg<D>::BC : 0;   // tensor-core dkdv: keys per CTA (0: not instantiated)
+    r[9] = D <= 128 ? BwdDkdvLaunchCfg<D>::NT : 0;   //   threads
+    r[10] = D <= 128 ? BwdDkdvLaunchCfg<D>::SMEM_BYTES : 0;
 }
 
 extern "C" __global__ void flash_launch_config(int* out) {

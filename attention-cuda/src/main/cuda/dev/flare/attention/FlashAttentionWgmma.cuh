@@ -60,6 +60,7 @@ __device__ __forceinline__ void wgmma_fence_operands(float (&d)[N8][4]) {
 template <typename T, int N> struct WgmmaOp;
 
 // ss: d (+)= A B^T with A (64 x 16) and B (N x 16) K-major in shared memory; scale_d = 0 overwrites d.
+// ss_mn: d (+)= A B with A (64 x 16) and B (16 x N) both MN-major in shared memory (imm-trans-a = imm-trans-b = 1).
 // rs: d += A B with A (64 x 16) in registers (4 x 32 bits in the accumulator layout) and B (16 x N) MN-major in
 // shared memory (imm-trans-b = 1).
 #define FLARE_WGMMA_OPS(T, TY)                                                                                      \
@@ -68,6 +69,13 @@ template <typename T, int N> struct WgmmaOp;
             asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                              \
                          "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " FLARE_WG_REGS32               \
                          ", %32, %33, p, 1, 1, 0, 0;\n}\n"                                                         \
+                         : FLARE_WG_ACC32                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+        __device__ __forceinline__ static void ss_mn(float (&d)[8][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                               \
+                         "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " FLARE_WG_REGS32                \
+                         ", %32, %33, p, 1, 1, 1, 1;\n}\n"                                                          \
                          : FLARE_WG_ACC32                                                                           \
                          : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
         }                                                                                                           \
@@ -83,6 +91,13 @@ template <typename T, int N> struct WgmmaOp;
             asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                              \
                          "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " FLARE_WG_REGS64              \
                          ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                         \
+                         : FLARE_WG_ACC64                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+        __device__ __forceinline__ static void ss_mn(float (&d)[16][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                               \
+                         "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " FLARE_WG_REGS64               \
+                         ", %64, %65, p, 1, 1, 1, 1;\n}\n"                                                          \
                          : FLARE_WG_ACC64                                                                           \
                          : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
         }                                                                                                           \

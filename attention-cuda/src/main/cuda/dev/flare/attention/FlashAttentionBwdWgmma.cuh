@@ -1,0 +1,244 @@
+// Hopper dK/dV kernel (sm_90a, bf16/f16, D = 128, and D = 64 where FLARE_BWD_WGMMA_SMALL_D says so): the contract of bwd_dkdv_tc_kernel (FlashAttentionBwd.cuh:
+// dK, dV per key block; dQ by fp32 atomics into dq_accum unless p.deterministic), with every product on
+// wgmma.mma_async (FlashAttentionWgmma.cuh).
+//
+// One CTA per (block of BC = 128 keys, kv head, batch), two warpgroups of 64 keys each (at D = 64 a build may run one); steps walk (query head of the
+// GQA group, block of BR = 64 queries) as in the other dK/dV kernels, Q, dO, LSE and delta double-buffered. Per step
+// and warpgroup, in the accumulator layout with keys as rows (warp i: 16 of the warpgroup's keys):
+//   1. S^T = K Q^T and dP~^T = V dO^T (64 keys x 64 queries; K, V, Q, dO from 128-byte swizzled shared memory).
+//   2. P∘Z and dS^T = P (Z dP~ - delta) in registers (bwd_p_ds_transposed); dS^T also to shared memory.
+//   3. dV += (P∘Z)^T dO and dK += dS^T Q with P∘Z, dS^T as register A operands and dO, Q MN-major; the accumulators
+//      stay in registers for the whole CTA.
+//   4. dQ += dS K (64 queries x 64 d per warpgroup): A = dS read MN-major from the dS^T tile, B = K MN-major. At D = 128
+//      warpgroup w takes d 64w .. 64w + 63 over all 128 keys; at D = 64 it takes all of d over its own 64 keys (two
+//      partial sums, both added atomically). fp32 atomics into dq_accum.
+#pragma once
+#include "FlashAttentionBwdTile.cuh"
+#include "FlashAttentionFwdWgmma.cuh"
+
+// Whether flash_bwd_dkdv_tc_* runs this kernel for D = 128 (FLARE_BWD_WGMMA) and for D = 64 (both switches), in sm_90a
+// device code and in host code planning launches for sm_90a (the harness); Java reads the choice from
+// flash_launch_config. On an H100 (2026-12-07 09:20, harness --bench, bf16, 16k tokens, same call) this kernel took the
+// D=128 backward from 187 to 233 TFLOP/s at S=4096, 162 to 196 at S=1024, 171 to 214 causal and 146 to 175 with
+// dropout 0.1; at D=64 with two warpgroups per CTA (190 registers, one CTA per SM) it was 10-15% slower than the tile
+// kernel, so D=64 keeps that by default.
+#ifndef FLARE_BWD_WGMMA
+#define FLARE_BWD_WGMMA 1
+#endif
+#ifndef FLARE_BWD_WGMMA_SMALL_D
+#define FLARE_BWD_WGMMA_SMALL_D 0
+#endif
+// Warpgroups (64 keys each) per CTA at D = 64 (D = 128 always runs 2) and launch bounds' CTAs per SM there (0: the
+// registers decide).
+#ifndef FLARE_BWD_WGMMA_WGS_SMALL_D
+#define FLARE_BWD_WGMMA_WGS_SMALL_D 2
+#endif
+#ifndef FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D
+#define FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D 0
+#endif
+
+namespace flare_attn {
+
+template <int D> struct BwdWgmmaCfg {
+    static_assert(D == 64 || D == 128, "wgmma dK/dV: D = 64 or 128");
+    static constexpr int NWG = D == 64 ? FLARE_BWD_WGMMA_WGS_SMALL_D : 2;
+    static constexpr int BC = 64 * NWG;   // keys per CTA
+    static constexpr int BR = 64;         // queries per step
+    static constexpr int NT = 128 * NWG;
+    static constexpr int MIN_BLOCKS = D == 64 ? FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D : 0;
+    static_assert(D == 64 || NWG == 2, "dQ at D = 128: warpgroup w takes the d half w over all 128 keys");
+    static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
+    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); 1 KiB to align to the swizzle atom
+    static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + 1024;
+};
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using C = BwdWgmmaCfg<D>;
+    constexpr int NT = C::NT, BC = C::BC, BR = C::BR;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    const uint32_t sK = (smem_u32(smem_raw) + 1023u) & ~1023u;
+    const uint32_t sV = sK + C::KV_BYTES;
+    const uint32_t sQbuf = sV + C::KV_BYTES;            // [2] swizzled [BR][D]
+    const uint32_t sdObuf = sQbuf + 2 * C::QO_BYTES;    // [2]
+    const uint32_t sdS = sdObuf + 2 * C::QO_BYTES;      // swizzled [BC keys][BR queries]
+    float* sLseBuf = reinterpret_cast<float*>(smem_raw + (sdS + C::DS_BYTES - smem_u32(smem_raw)));  // [2][BR]
+    float* sDeltaBuf = sLseBuf + 2 * BR;                                                           // [2][BR]
+
+    const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
+    const int g4 = lane >> 2, tq = lane & 3;
+    const int k0 = blockIdx.x * BC, hk = blockIdx.y, b = blockIdx.z;
+    const int group = p.Hq / p.Hkv;
+    const int Sq = p.Sq, Sk = p.Sk;
+    const int off = causal_offset(p.causal, Sq, Sk);
+    const float sl2 = p.scale * kLog2e;
+
+    const T* kg = reinterpret_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+    load_tile_swizzled<T, D, BC, NT>(sK, kg, p.k_seq_stride, k0, Sk, tid);
+    load_tile_swizzled<T, D, BC, NT>(sV, vg, p.v_seq_stride, k0, Sk, tid);
+
+    float dk[D / 8][4], dv[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
+
+    const int kw0 = k0 + wg * 64 + warp * 16;                 // this warp's first key
+    const int krow[2] = {kw0 + g4, kw0 + g4 + 8};             // keys of this thread's accumulator rows
+    const uint32_t sK_wg = sK + wg * 64 * 128, sV_wg = sV + wg * 64 * 128;   // this warpgroup's 64 key rows
+
+    const int qstart = p.causal ? max(0, k0 - off) : 0;
+    const int qb_begin = qstart / BR;
+    const int n_qb = (Sq + BR - 1) / BR;
+    const int n_steps_per_head = max(0, n_qb - qb_begin);
+    const int n_steps = group * n_steps_per_head;
+    auto load_step = [&](int step, int buf) {
+        const int h = hk * group + step / n_steps_per_head;
+        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const long long bh = (long long)b * p.Hq + h;
+        load_tile_swizzled<T, D, BR, NT>(sQbuf + buf * C::QO_BYTES,
+                                         reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
+                                         p.q_seq_stride, q0, Sq, tid);
+        load_tile_swizzled<T, D, BR, NT>(sdObuf + buf * C::QO_BYTES,
+                                         reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride,
+                                         p.do_seq_stride, q0, Sq, tid);
+        for (int i = tid; i < BR; i += NT) {
+            const int qi = q0 + i;
+            sLseBuf[buf * BR + i] = qi < Sq ? p.lse[bh * Sq + qi] * kLog2e : 0.f;
+            sDeltaBuf[buf * BR + i] = qi < Sq ? p.delta[bh * Sq + qi] : 0.f;
+        }
+    };
+    if (n_steps > 0) load_step(0, 0);
+    cp_async_commit();  // K, V and step 0
+
+    for (int step = 0; step < n_steps; ++step) {
+        const int buf = step & 1;
+        const int h = hk * group + step / n_steps_per_head;
+        const int bh = b * p.Hq + h;
+        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const uint32_t sQ = sQbuf + buf * C::QO_BYTES, sdO = sdObuf + buf * C::QO_BYTES;
+        const float* sLse = sLseBuf + buf * BR;
+        const float* sDelta = sDeltaBuf + buf * BR;
+
+        __syncthreads();   // the previous step's readers of the other buffers and of sdS are done
+        if (step + 1 < n_steps) load_step(step + 1, buf ^ 1);
+        cp_async_commit();
+        cp_async_wait_one();   // this step's group has landed (the next one may still fly)
+        fence_proxy_async();
+        __syncthreads();
+
+        // ---- 1. S^T = K Q^T, dP~^T = V dO^T: 64 keys x 64 queries per warpgroup
+        float s[BR / 8][4], dp[BR / 8][4];
+        wgmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            const uint32_t kv_off = (kk >> 2) * BC * 128 + (kk & 3) * 32, qo_off = (kk >> 2) * BR * 128 + (kk & 3) * 32;
+            WgmmaOp<T, BR>::ss(s, wgmma_desc(sK_wg + kv_off, 16, 1024), wgmma_desc(sQ + qo_off, 16, 1024), kk > 0);
+            WgmmaOp<T, BR>::ss(dp, wgmma_desc(sV_wg + kv_off, 16, 1024), wgmma_desc(sdO + qo_off, 16, 1024), kk > 0);
+        }
+        wgmma_commit();
+        wgmma_wait<0>();
+        wgmma_fence_operands(s);
+        wgmma_fence_operands(dp);
+
+        // ---- 2. P∘Z, dS^T (in place), dS^T to shared memory as bf16/f16 for dQ
+        const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (kw0 + 15 > q0 + off));
+        bwd_p_ds_transposed<BR>(s, dp, p, bh, q0, kw0, krow, sLse, sDelta, need_mask, off, sl2, g4, tq);
+        uint32_t ap[BR / 16][4], ad[BR / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < BR / 16; ++kk) {
+            fwd_p_fragment<T, BR>(s, kk, ap[kk]);
+            fwd_p_fragment<T, BR>(dp, kk, ad[kk]);
+        }
+        if (!p.deterministic) {
+            const int r0 = wg * 64 + warp * 16 + g4;   // key row in the dS^T tile
+#pragma unroll
+            for (int kk = 0; kk < BR / 16; ++kk) {
+                const int c = kk * 16 + 2 * tq;        // query column
+                asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sdS + swz_offset(BC, r0, c)), "r"(ad[kk][0]));
+                asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sdS + swz_offset(BC, r0 + 8, c)), "r"(ad[kk][1]));
+                asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sdS + swz_offset(BC, r0, c + 8)), "r"(ad[kk][2]));
+                asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sdS + swz_offset(BC, r0 + 8, c + 8)), "r"(ad[kk][3]));
+            }
+            fence_proxy_async();
+        }
+
+        // ---- 3. dV += (P∘Z)^T dO, dK += dS^T Q: B = dO, Q MN-major, k-step kk = 16 queries = 2048 bytes
+        wgmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < BR / 16; ++kk) {
+            WgmmaOp<T, D>::rs(dv, ap[kk], wgmma_desc(sdO + kk * 2048, BR * 128, 1024));
+            WgmmaOp<T, D>::rs(dk, ad[kk], wgmma_desc(sQ + kk * 2048, BR * 128, 1024));
+        }
+        wgmma_commit();
+
+        // ---- 4. dQ += dS K (64 queries x 64 d per warpgroup; see the header), fp32 atomics
+        if (!p.deterministic) {
+            __syncthreads();   // both warpgroups' dS^T rows are in shared memory
+            constexpr int KEYS = D == 128 ? BC : 64;            // keys this warpgroup sums over
+            const uint32_t ds0 = D == 128 ? sdS : sdS + wg * 64 * 128;
+            const uint32_t kb0 = D == 128 ? sK + wg * BC * 128 : sK_wg;   // D = 128: the warpgroup's 64-wide d half
+            float dq[8][4];
+#pragma unroll
+            for (int kk = 0; kk < KEYS / 16; ++kk)
+                WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024),
+                                      wgmma_desc(kb0 + kk * 2048, BC * 128, 1024), kk > 0);
+            wgmma_commit();
+            wgmma_wait<0>();
+            wgmma_fence_operands(dq);
+            float* dqa = p.dq_accum + (long long)bh * Sq * D + (D == 128 ? wg * 64 : 0);
+#pragma unroll
+            for (int hh = 0; hh < 2; ++hh) {
+                const int qi = q0 + warp * 16 + g4 + 8 * hh;
+#pragma unroll
+                for (int j = 0; j < 4; ++j)
+                    dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq,
+                                    dq[2 * j][2 * hh] * p.scale, dq[2 * j][2 * hh + 1] * p.scale,
+                                    dq[2 * j + 1][2 * hh] * p.scale, dq[2 * j + 1][2 * hh + 1] * p.scale);
+            }
+        }
+        wgmma_wait<0>();
+        wgmma_fence_operands(dv);
+        wgmma_fence_operands(dk);
+    }
+    cp_async_wait_all();
+
+    T* dkg = reinterpret_cast<T*>(p.dk) + b * p.dk_batch_stride + hk * p.dk_head_stride;
+    T* dvg = reinterpret_cast<T*>(p.dv) + b * p.dv_batch_stride + hk * p.dv_head_stride;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        const int kj = krow[hh];
+        if (kj < Sk) {
+#pragma unroll
+            for (int dn = 0; dn < D / 8; ++dn) {
+                const int d = dn * 8 + 2 * tq;
+                *reinterpret_cast<uint32_t*>(dkg + (long long)kj * p.dk_seq_stride + d) =
+                    DT<T>::pack2(dk[dn][2 * hh] * p.scale, dk[dn][2 * hh + 1] * p.scale);
+                *reinterpret_cast<uint32_t*>(dvg + (long long)kj * p.dv_seq_stride + d) =
+                    DT<T>::pack2(dv[dn][2 * hh], dv[dn][2 * hh + 1]);
+            }
+        }
+    }
+#endif
+}
+
+#if FLARE_BWD_WGMMA && (!defined(__CUDA_ARCH__) || defined(__CUDA_ARCH_FEAT_SM90_ALL))
+static constexpr bool kBwdWgmma = true;
+#else
+static constexpr bool kBwdWgmma = false;
+#endif
+template <int D> struct BwdUsesWgmma {
+    static constexpr bool value = kBwdWgmma && (D == 128 || (D == 64 && FLARE_BWD_WGMMA_SMALL_D));
+};
+// The configuration of the kernel flash_bwd_dkdv_tc_<dt>_d<D> runs (BC, NT, MIN_BLOCKS, SMEM_BYTES).
+template <int D>
+using BwdDkdvLaunchCfg = std::conditional_t<BwdUsesWgmma<D>::value, BwdWgmmaCfg<D>, BwdTcLaunchCfg<D>>;
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_entry(const FlashBwdParams& p) {
+    if constexpr (BwdUsesWgmma<D>::value) bwd_dkdv_wgmma_kernel<T, D>(p);
+    else bwd_dkdv_tc_entry<T, D>(p);
+}
+
+}  // namespace flare_attn
