@@ -1,8 +1,8 @@
-// Hopper dK/dV kernel (sm_90a, bf16/f16, D = 128, and D = 64 where FLARE_BWD_WGMMA_SMALL_D says so): the contract of bwd_dkdv_tc_kernel (FlashAttentionBwd.cuh:
+// Hopper dK/dV kernel (sm_90a, bf16/f16, D = 64 and 128): the contract of bwd_dkdv_tc_kernel (FlashAttentionBwd.cuh:
 // dK, dV per key block; dQ by fp32 atomics into dq_accum unless p.deterministic), with every product on
 // wgmma.mma_async (FlashAttentionWgmma.cuh).
 //
-// One CTA per (block of BC = 128 keys, kv head, batch), two warpgroups of 64 keys each (at D = 64 a build may run one); steps walk (query head of the
+// One CTA per (block of BC keys, kv head, batch): two warpgroups of 64 keys each at D = 128, one at D = 64 (3 CTAs per SM); steps walk (query head of the
 // GQA group, block of BR = 64 queries) as in the other dK/dV kernels, Q, dO, LSE and delta double-buffered. Per step
 // and warpgroup, in the accumulator layout with keys as rows (warp i: 16 of the warpgroup's keys):
 //   1. S^T = K Q^T and dP~^T = V dO^T (64 keys x 64 queries; K, V, Q, dO from 128-byte swizzled shared memory).
@@ -10,8 +10,8 @@
 //   3. dV += (P∘Z)^T dO and dK += dS^T Q with P∘Z, dS^T as register A operands and dO, Q MN-major; the accumulators
 //      stay in registers for the whole CTA.
 //   4. dQ += dS K (64 queries x 64 d per warpgroup): A = dS read MN-major from the dS^T tile, B = K MN-major. At D = 128
-//      warpgroup w takes d 64w .. 64w + 63 over all 128 keys; at D = 64 it takes all of d over its own 64 keys (two
-//      partial sums, both added atomically). fp32 atomics into dq_accum.
+//      warpgroup w takes d 64w .. 64w + 63 over all 128 keys; at D = 64 it takes all of d over its own 64 keys. fp32
+//      atomics into dq_accum.
 #pragma once
 #include "FlashAttentionBwdTile.cuh"
 #include "FlashAttentionFwdWgmma.cuh"
@@ -20,21 +20,23 @@
 // device code and in host code planning launches for sm_90a (the harness); Java reads the choice from
 // flash_launch_config. On an H100 (2026-12-07 09:20, harness --bench, bf16, 16k tokens, same call) this kernel took the
 // D=128 backward from 187 to 233 TFLOP/s at S=4096, 162 to 196 at S=1024, 171 to 214 causal and 146 to 175 with
-// dropout 0.1; at D=64 with two warpgroups per CTA (190 registers, one CTA per SM) it was 10-15% slower than the tile
-// kernel, so D=64 keeps that by default.
+// dropout 0.1. At D=64 two warpgroups per CTA (190 registers, one CTA per SM) were 10-15% slower than the tile kernel,
+// one warpgroup per CTA at 2 CTAs per SM 2-12% slower, and one warpgroup at 3 CTAs per SM (launch bounds: 168
+// registers) 14-22% faster (09:28, same comparison: S=4096 166 -> 202, causal 154 -> 185, S=1024 148 -> 173, dropout
+// 132 -> 141): the D=64 default.
 #ifndef FLARE_BWD_WGMMA
 #define FLARE_BWD_WGMMA 1
 #endif
 #ifndef FLARE_BWD_WGMMA_SMALL_D
-#define FLARE_BWD_WGMMA_SMALL_D 0
+#define FLARE_BWD_WGMMA_SMALL_D 1
 #endif
 // Warpgroups (64 keys each) per CTA at D = 64 (D = 128 always runs 2) and launch bounds' CTAs per SM there (0: the
 // registers decide).
 #ifndef FLARE_BWD_WGMMA_WGS_SMALL_D
-#define FLARE_BWD_WGMMA_WGS_SMALL_D 2
+#define FLARE_BWD_WGMMA_WGS_SMALL_D 1
 #endif
 #ifndef FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D
-#define FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D 0
+#define FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D 3
 #endif
 
 namespace flare_attn {
