@@ -716,6 +716,17 @@ int main(int argc, char** argv) {
     bool do_checks = true, do_bench = false;
     for (int i = 1; i < argc; ++i)
         if (!strcmp(argv[i], "--selftest-ref")) return selftest_reference();
+    // The launch sizes come from the host-side configurations, which assume the device code's choice for sm_90a (the
+    // wgmma kernels); on another GPU they would not match the kernels it runs.
+    int dev = 0, major = 0, minor = 0;
+    CK(cudaGetDevice(&dev));
+    CK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    CK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    if ((kFwdWgmma || kBwdWgmma) && !(major == 9 && minor == 0)) {
+        fprintf(stderr, "this harness build plans launches for sm_90a (wgmma kernels) but the GPU is sm_%d%d: build it "
+                        "with -DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0 for this GPU\n", major, minor);
+        return 2;
+    }
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--bench")) { do_checks = false; do_bench = true; }
         else if (!strcmp(argv[i], "--all")) { do_checks = true; do_bench = true; }

@@ -168,6 +168,10 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         }
 
         // ---- 3. dV += (P∘Z)^T dO, dK += dS^T Q: B = dO, Q MN-major, k-step kk = 16 queries = 2048 bytes
+        wgmma_fence_operands(ap);   // the fragments' packing stays before the fence
+        wgmma_fence_operands(ad);
+        wgmma_fence_operands(dv);
+        wgmma_fence_operands(dk);
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < BR / 16; ++kk) {
@@ -183,6 +187,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
             const uint32_t ds0 = D == 128 ? sdS : sdS + wg * 64 * 128;
             const uint32_t kb0 = D == 128 ? sK + wg * BC * 128 : sK_wg;   // D = 128: the warpgroup's 64-wide d half
             float dq[8][4];
+            wgmma_fence();
 #pragma unroll
             for (int kk = 0; kk < KEYS / 16; ++kk)
                 WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024),
@@ -201,9 +206,11 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                                     dq[2 * j + 1][2 * hh] * p.scale, dq[2 * j + 1][2 * hh + 1] * p.scale);
             }
         }
-        wgmma_wait<0>();
+        wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)
         wgmma_fence_operands(dv);
         wgmma_fence_operands(dk);
+        wgmma_fence_operands(ap);   // the A fragments are free only now
+        wgmma_fence_operands(ad);
     }
     cp_async_wait_all();
 

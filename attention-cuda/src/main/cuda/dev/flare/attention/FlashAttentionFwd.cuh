@@ -97,7 +97,7 @@ __device__ __forceinline__ void fwd_online_softmax(float (&s)[BN / 8][4], float 
 }
 
 // Dropout bytes of this lane's rows for keys n0 .. n0 + BN - 1: one dropout_bytes_fwd per 32-key group. They do not
-// depend on the scores, so the wgmma kernel computes them while S = Q K^T runs.
+// depend on the scores, so the wgmma kernel can compute them while S = Q K^T runs (FLARE_FWD_WGMMA_DROPOUT_EARLY).
 template <int BN>
 __device__ __forceinline__ void fwd_dropout_bytes(const FlashFwdParams& p, int bh, int n0, const int (&rows)[2], int tq,
                                                   uint32_t (&v)[BN / 32][4]) {

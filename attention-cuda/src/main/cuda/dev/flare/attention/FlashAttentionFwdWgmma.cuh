@@ -1,5 +1,6 @@
 // Hopper forward kernel (sm_90a, bf16/f16, D = 64 and 128): the contract of fwd_tc_kernel (FlashAttentionFwd.cuh:
-// O, the row logsumexp, causal modes, dropout, GQA, any Sq/Sk and strides), with both products on wgmma.mma_async
+// O, the row logsumexp, causal modes, dropout, GQA, any Sq/Sk; row strides multiples of 8 elements on 16-byte aligned
+// bases, as for every 16-byte cp.async kernel here), with both products on wgmma.mma_async
 // (FlashAttentionWgmma.cuh) instead of mma.sync.
 //
 // One CTA per (block of BM = 64 * NWG query rows, head, batch); warpgroup w owns rows 64w .. 64w + 63 and warp i of it
@@ -32,8 +33,9 @@
 #endif
 // 1: the dropout bytes of a key block are computed between issuing S = Q K^T and waiting for it, to overlap the
 // Philox work with the tensor cores; 0: after the softmax, as fwd_tc_kernel does. On an H100 (2026-12-07 09:11, harness
-// --bench, same call) 1 was slower everywhere at D=64: its 16 extra live registers spill under the 128-register bound
-// (no dropout: S=4096 293 against 320 TFLOP/s; dropout 0.1: 158 against 166). D=128 was within 1%.
+// --bench, same call) 1 was slower everywhere at D=64: its 16 extra live registers spill more under the 128-register
+// bound (no dropout: S=4096 293 against 320 TFLOP/s; dropout 0.1: 158 against 166). D=128 was within 1%. (With 0 the
+// D=64 kernel still spills 28 bytes, all from the dropout path.)
 #ifndef FLARE_FWD_WGMMA_DROPOUT_EARLY
 #define FLARE_FWD_WGMMA_DROPOUT_EARLY 0
 #endif
@@ -164,6 +166,8 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         uint32_t a[BN / 16][4];
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) fwd_p_fragment<T, BN>(s, kk, a[kk]);
+        wgmma_fence_operands(o);   // O's rescale and P's packing stay before the fence
+        wgmma_fence_operands(a);
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk)
@@ -171,6 +175,7 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         wgmma_commit();
         wgmma_wait<0>();
         wgmma_fence_operands(o);
+        wgmma_fence_operands(a);
     }
     cp_async_wait_all();
 

@@ -1,11 +1,12 @@
-// Hopper warpgroup MMA (wgmma.mma_async, sm_90a) wrappers for the forward kernel of FlashAttentionFwdWgmma.cuh:
-// shared-memory matrix descriptors for 128-byte swizzled tiles, the fences, and m64nNk16 products (N = 64, 128) with
-// bf16/f16 operands and fp32 accumulators. PTX ISA "Asynchronous Warpgroup Level Matrix" sections; the notes behind
-// the layout choices are in docs/attention-kernels.md (Hopper forward).
+// Hopper warpgroup MMA (wgmma.mma_async, sm_90a) wrappers for the kernels of FlashAttentionFwdWgmma.cuh and
+// FlashAttentionBwdWgmma.cuh: shared-memory matrix descriptors for 128-byte swizzled tiles, the fences, and m64nNk16
+// products (N = 64, 128) with bf16/f16 operands and fp32 accumulators. PTX ISA "Asynchronous Warpgroup Level Matrix"
+// sections; the layout choices are explained in docs/attention-kernels.md ("Hopper (sm_90a): wgmma forward and dK/dV").
 //
 // Tile layout in shared memory (every tile 1024-byte aligned): rows of 64 elements (128 bytes), in 8-row atoms of
 // 1024 bytes; 16-byte chunk c of row r sits at chunk c ^ (r % 8). A D = 128 tile is two such [rows][64] halves, the
-// second at +rows * 128 bytes. Q and K serve as K-major operands (S = Q K^T), V as the MN-major B operand of O = P V.
+// second at +rows * 128 bytes. A tile serves as a K-major operand (Q, K in S = Q K^T; K, V in S^T, dP^T) or as an
+// MN-major one (V in O = P V; dO, Q in dV, dK; dS^T and K in dQ = dS K).
 #pragma once
 #include "FlashAttentionCommon.cuh"
 
@@ -29,14 +30,23 @@ __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sy
 // Generic-proxy writes (cp.async, st.shared) made visible to the async proxy that wgmma reads through.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-// Keeps the compiler from moving reads or writes of an accumulator across the wgmma fences and waits (all volatile
-// asm): the wgmma asm statements define their outputs at issue, the hardware only at the wait.
+// Pins a wgmma operand's registers at this point of the (volatile asm) instruction order, as FlashAttention-3 does
+// around its products. After a wait: the accumulator is read only after it (the wgmma asm statements define their
+// outputs at issue, the hardware only at the wait). Before wgmma_fence(): register writes to accumulators and A
+// fragments (O's rescale, P's packing) are not moved past the fence, which PTX requires to follow them.
 template <int N8>
 __device__ __forceinline__ void wgmma_fence_operands(float (&d)[N8][4]) {
 #pragma unroll
     for (int i = 0; i < N8; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[i][e])::"memory");
+}
+template <int K>
+__device__ __forceinline__ void wgmma_fence_operands(uint32_t (&a)[K][4]) {
+#pragma unroll
+    for (int i = 0; i < K; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(a[i][e])::"memory");
 }
 
 // Operand lists of the m64n64k16 / m64n128k16 wrappers: accumulator d[N / 8][4] (mma.sync's layout per 8 columns).
@@ -62,7 +72,7 @@ template <typename T, int N> struct WgmmaOp;
 // ss: d (+)= A B^T with A (64 x 16) and B (N x 16) K-major in shared memory; scale_d = 0 overwrites d.
 // ss_mn: d (+)= A B with A (64 x 16) and B (16 x N) both MN-major in shared memory (imm-trans-a = imm-trans-b = 1).
 // rs: d += A B with A (64 x 16) in registers (4 x 32 bits in the accumulator layout) and B (16 x N) MN-major in
-// shared memory (imm-trans-b = 1).
+// shared memory (imm-trans-b = 1); it always accumulates (scale-d = 1), so d must be initialized.
 #define FLARE_WGMMA_OPS(T, TY)                                                                                      \
     template <> struct WgmmaOp<T, 64> {                                                                             \
         __device__ __forceinline__ static void ss(float (&d)[8][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
