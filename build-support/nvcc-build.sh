@@ -69,7 +69,10 @@ for a in ${ARCHS//,/ }; do
 done
 # --compress-mode=size: the default mode left the flash-attention fatbin at 9.7 MB (sm_90a alone, mostly -lineinfo
 # tables); size mode packs it into 0.8 MB. The driver decompresses on load (CUDA 13 drivers, which these need anyway).
-NVCC_FLAGS=(-fatbin -O3 -std=c++17 --expt-relaxed-constexpr -lineinfo --compress-mode=size -I "$SRC_DIR" "${GENCODE[@]}")
+# -Xptxas -v: its C75xx messages say that ptxas serialized wgmma products or injected their synchronization itself
+# (the Hopper attention kernels must order their own fences and waits); a build that gets one fails below.
+NVCC_FLAGS=(-fatbin -O3 -std=c++17 --expt-relaxed-constexpr -lineinfo --compress-mode=size -Xptxas -v -I "$SRC_DIR"
+            "${GENCODE[@]}")
 
 # ---- what is out of date -----------------------------------------------------------------
 mapfile -d '' SOURCES < <(cd "$SRC_DIR" && find . -name '*.cu' -type f -print0 | sort -z)
@@ -117,8 +120,15 @@ compile_one() {  # $1: path of the .cu relative to SRC_DIR
   local s=$1 o="$OUT_DIR/${1%.cu}.fatbin" log="$LOGS/$BASHPID.log"
   mkdir -p "$(dirname "$o")"
   if "$NVCC" "${NVCC_FLAGS[@]}" "${THREADS[@]}" -o "$o.tmp" "$SRC_DIR/$s" >"$log" 2>&1; then
+    if grep -q 'C75[0-9][0-9]' "$log"; then
+      rm -f "$o.tmp"
+      echo "[flare] ERROR: ptxas changed the wgmma synchronization of $SRC_DIR/$s:" >&2
+      grep 'C75[0-9][0-9]' "$log" | head -20 >&2
+      return 1
+    fi
     mv -f "$o.tmp" "$o"
-    cat "$log"            # nvcc warnings, if any
+    # nvcc warnings, if any (not -v's per-function resource lines)
+    grep -vE 'ptxas info|bytes stack frame|^[[:space:]]*$' "$log" || true
     echo "[flare]   $s -> ${o#"$OUT_DIR"/}"
   else
     rm -f "$o.tmp"
