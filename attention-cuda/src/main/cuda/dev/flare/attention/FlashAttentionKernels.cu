@@ -8,7 +8,8 @@
 //   flash_fwd_simt_<dt>_d<D>       SIMT forward, bf16/f16 only (reference / fallback)
 //   flash_bwd_preprocess_<dt>_d<D> delta = rowsum(dO*O), zero dq_accum (unless deterministic)
 //   flash_bwd_dkdv_<dt>_d<D>       dK, dV (+ dQ fp32 atomics into dq_accum unless deterministic), SIMT
-//   flash_bwd_dkdv_tc_<dt>_d<D>    same contract on tensor cores; dt in {bf16, f16}, D in {32, 64, 96, 128}
+//   flash_bwd_dkdv_tc_<dt>_d<D>    same contract on tensor cores (BwdDkdvLaunchCfg: wgmma on sm_90a at D = 64/128, else
+//                                  mma.sync); dt in {bf16, f16}, D in {32, 64, 96, 128}
 //   flash_bwd_dq_<dt>_d<D>         deterministic dQ (writes dq directly)
 //   flash_bwd_convert_dq_<dt>_d<D> dq_accum -> dq (non-deterministic mode)
 // Launch configurations (grid, block, dynamic smem): docs/attention-kernels.md.
