@@ -349,6 +349,32 @@ __device__ __forceinline__ void dq_add_slab_row(float* rowp, int tq, bool valid,
     }
 }
 
+// The steps of a tensor-core dK/dV CTA: (query head h of the kv head's GQA group, block of BR queries from q0), from
+// the first query block that the CTA's keys k0 .. can see under the causal mask; `count` in all.
+template <int BR> struct BwdQuerySteps {
+    int h0, qb_begin, per_head, count;
+    __device__ __forceinline__ BwdQuerySteps(const FlashBwdParams& p, int hk, int k0, int off) {
+        const int group = p.Hq / p.Hkv;
+        h0 = hk * group;
+        qb_begin = (p.causal ? max(0, k0 - off) : 0) / BR;
+        per_head = max(0, (p.Sq + BR - 1) / BR - qb_begin);
+        count = group * per_head;
+    }
+    __device__ __forceinline__ int head(int step) const { return h0 + step / per_head; }
+    __device__ __forceinline__ int q0(int step) const { return (qb_begin + step % per_head) * BR; }
+};
+
+// LSE (times log2 e) and delta of queries q0 .. q0 + BR - 1 of head bh into shared memory, 0 past Sq.
+template <int BR, int NT>
+__device__ __forceinline__ void load_lse_delta(const FlashBwdParams& p, long long bh, int q0, int tid, float* sLse,
+                                               float* sDelta) {
+    for (int i = tid; i < BR; i += NT) {
+        const int qi = q0 + i;
+        sLse[i] = qi < p.Sq ? p.lse[bh * p.Sq + qi] * kLog2e : 0.f;
+        sDelta[i] = qi < p.Sq ? p.delta[bh * p.Sq + qi] : 0.f;
+    }
+}
+
 // P, dropout and dS of one warp's transposed scores (rows: its 16 keys kbase .., krow[hh] = kbase + g4 + 8 hh;
 // columns: BR queries from q0, in the mma accumulator layout), in place: s <- P∘Z, dp <- dS = P (Z dP~ - delta).
 // sLse holds lse * log2e and sDelta delta of the BR queries. Every lane must call it (dropout_bytes_bwd shuffles).
@@ -395,7 +421,6 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g4 = lane >> 2, tq = lane & 3;
     const int k0 = blockIdx.x * BC, hk = blockIdx.y, b = blockIdx.z;
-    const int group = p.Hq / p.Hkv;
     const int Sq = p.Sq, Sk = p.Sk;
     const int off = causal_offset(p.causal, Sq, Sk);
     const float sl2 = p.scale * kLog2e;
@@ -417,18 +442,15 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     constexpr bool kKvRegs = D <= 64;
     uint32_t kfrag[kKvRegs ? D / 16 : 1][4], vfrag[kKvRegs ? D / 16 : 1][4];
 
-    const int qstart = p.causal ? max(0, k0 - off) : 0;
-    const int qb_begin = qstart / BR;
-    const int n_qb = (Sq + BR - 1) / BR;
     const int krow[2] = {k0 + warp * 16 + g4, k0 + warp * 16 + g4 + 8};  // keys of this thread's C rows
 
     // Steps walk (query head of the GQA group, query block); step s+1's Q, dO, lse, delta load into the other
     // buffer while step s computes.
-    const int n_steps_per_head = max(0, n_qb - qb_begin);
-    const int n_steps = group * n_steps_per_head;
+    const BwdQuerySteps<BR> steps(p, hk, k0, off);
+    const int n_steps = steps.count;
     auto load_step = [&](int step, int buf) {
-        const int h = hk * group + step / n_steps_per_head;
-        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const int h = steps.head(step);
+        const int q0 = steps.q0(step);
         const long long bh = (long long)b * p.Hq + h;
         load_tile_async<T, D, BR, NT>(sQbuf + buf * BR * LD,
                                       reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
@@ -436,20 +458,15 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
         load_tile_async<T, D, BR, NT>(sdObuf + buf * BR * LD,
                                       reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride,
                                       p.do_seq_stride, q0, Sq, tid);
-        for (int i = tid; i < BR; i += NT) {
-            int qi = q0 + i;
-            sLseBuf[buf * BR + i] = qi < Sq ? p.lse[bh * Sq + qi] * kLog2e : 0.f;
-            sDeltaBuf[buf * BR + i] = qi < Sq ? p.delta[bh * Sq + qi] : 0.f;
-        }
+        load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
     if (n_steps > 0) load_step(0, 0);
     cp_async_commit();  // K, V and step 0
 
     for (int step = 0; step < n_steps; ++step) {
         const int buf = step & 1;
-        const int h = hk * group + step / n_steps_per_head;
-        const int bh = b * p.Hq + h;
-        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const int bh = b * p.Hq + steps.head(step);
+        const int q0 = steps.q0(step);
         const T* sQ = sQbuf + buf * BR * LD;
         const T* sdO = sdObuf + buf * BR * LD;
         const float* sLse = sLseBuf + buf * BR;

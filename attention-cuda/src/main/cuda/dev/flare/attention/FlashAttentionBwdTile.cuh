@@ -70,7 +70,6 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g4 = lane >> 2, tq = lane & 3;
     const int k0 = blockIdx.x * BC, hk = blockIdx.y, b = blockIdx.z;
-    const int group = p.Hq / p.Hkv;
     const int Sq = p.Sq, Sk = p.Sk;
     const int off = causal_offset(p.causal, Sq, Sk);
     const float sl2 = p.scale * kLog2e;
@@ -95,14 +94,11 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) dk[mt][i][e] = dv[mt][i][e] = 0.f;
 
-    const int qstart = p.causal ? max(0, k0 - off) : 0;
-    const int qb_begin = qstart / BR;
-    const int n_qb = (Sq + BR - 1) / BR;
-    const int n_steps_per_head = max(0, n_qb - qb_begin);
-    const int n_steps = group * n_steps_per_head;
+    const BwdQuerySteps<BR> steps(p, hk, k0, off);
+    const int n_steps = steps.count;
     auto load_step = [&](int step, int buf) {
-        const int h = hk * group + step / n_steps_per_head;
-        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const int h = steps.head(step);
+        const int q0 = steps.q0(step);
         const long long bh = (long long)b * p.Hq + h;
         load_tile_async<T, D, BR, NT>(sQbuf + buf * BR * LD,
                                       reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
@@ -110,20 +106,15 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
         load_tile_async<T, D, BR, NT>(sdObuf + buf * BR * LD,
                                       reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride,
                                       p.do_seq_stride, q0, Sq, tid);
-        for (int i = tid; i < BR; i += NT) {
-            const int qi = q0 + i;
-            sLseBuf[buf * BR + i] = qi < Sq ? p.lse[bh * Sq + qi] * kLog2e : 0.f;
-            sDeltaBuf[buf * BR + i] = qi < Sq ? p.delta[bh * Sq + qi] : 0.f;
-        }
+        load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
     if (n_steps > 0) load_step(0, 0);
     cp_async_commit();  // K, V and step 0
 
     for (int step = 0; step < n_steps; ++step) {
         const int buf = step & 1;
-        const int h = hk * group + step / n_steps_per_head;
-        const int bh = b * p.Hq + h;
-        const int q0 = (qb_begin + step % n_steps_per_head) * BR;
+        const int bh = b * p.Hq + steps.head(step);
+        const int q0 = steps.q0(step);
         const T* sQ = sQbuf + buf * BR * LD;
         const T* sdO = sdObuf + buf * BR * LD;
         const float* sLse = sLseBuf + buf * BR;

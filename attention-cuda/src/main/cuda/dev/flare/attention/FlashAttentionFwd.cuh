@@ -153,6 +153,16 @@ __device__ __forceinline__ void fwd_store_rows(const float (&o)[D / 8][4], const
     }
 }
 
+// Key blocks of BN keys that query rows m0 .. m0 + BM - 1 see: all of Sk, or under the causal mask only up to the
+// block holding the last row's last visible key (blocks entirely above the diagonal are never loaded).
+template <int BM, int BN>
+__device__ __forceinline__ int fwd_key_blocks(const FlashFwdParams& p, int m0, int off) {
+    const int n = (p.Sk + BN - 1) / BN;
+    if (!p.causal) return n;
+    const int last_key = min(m0 + BM, p.Sq) - 1 + off;
+    return last_key < 0 ? 0 : min(n, last_key / BN + 1);
+}
+
 // Tile configuration of the tensor-core forward kernel.
 template <int D> struct FwdTcCfg {
     static constexpr int BM = (D <= 128) ? 128 : 64;   // query rows per CTA
@@ -199,12 +209,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
     const int off = causal_offset(p.causal, Sq, Sk);
 
-    int n_blocks = (Sk + BN - 1) / BN;
-    if (p.causal) {
-        int last_row = min(m0 + BM, Sq) - 1;
-        int last_key = last_row + off;
-        n_blocks = last_key < 0 ? 0 : min(n_blocks, last_key / BN + 1);
-    }
+    const int n_blocks = fwd_key_blocks<BM, BN>(p, m0, off);
 
     load_tile_async<T, D, BM, NT>(sQ, qg, p.q_seq_stride, m0, Sq, tid);
     if (n_blocks > 0) {

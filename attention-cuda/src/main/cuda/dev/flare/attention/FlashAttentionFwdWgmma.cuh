@@ -94,11 +94,7 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
     const T* vg = reinterpret_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
     const int off = causal_offset(p.causal, Sq, Sk);
 
-    int n_blocks = (Sk + BN - 1) / BN;   // the same for every warpgroup: wgmma needs uniform control flow
-    if (p.causal) {
-        const int last_key = min(m0 + BM, Sq) - 1 + off;
-        n_blocks = last_key < 0 ? 0 : min(n_blocks, last_key / BN + 1);
-    }
+    const int n_blocks = fwd_key_blocks<BM, BN>(p, m0, off);   // uniform over the CTA, as wgmma needs
 
     load_tile_swizzled<T, D, BM, NT>(sQ, qg, p.q_seq_stride, m0, Sq, tid);
     if (n_blocks > 0) {
