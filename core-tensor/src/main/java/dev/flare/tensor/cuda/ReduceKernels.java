@@ -93,9 +93,17 @@ final class ReduceKernels {
         CudaStream s = backend.stream();
         int packElems = 16 / x.dtype().byteSize();
         if (redN > 1 && columnPacks(x, kept, reduced)) {
-            columnPacks(suf, Math.ceilDiv(keptN, 32L * packElems), redN, keptN, s, g, op, xp, outp);
+            long tiles = Math.ceilDiv(keptN, 32L * packElems);
+            int splits = columnPackSplits(tiles, redN, backend.multiprocessors());
+            columns("reduce_cols_vec_" + suf, 8, tiles, splits, keptN, s, g, op, xp, outp,
+                    partial -> module.launch("reduce_cols_finish_" + suf, Math.ceilDiv(keptN, 32), 1, 32, 8, 0, s,
+                            g, op.ordinal(), splits, partial, outp));
         } else if (!redInnerContig && keptInnerContig && redN > 1) {
-            columns("reduce_outer_", suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1), 16, redN, keptN, s, g, op, xp, outp);
+            long tiles = CudaModule.blocksFor(Math.ceilDiv(keptN, 32), 1);
+            int splits = outerSplits(tiles, redN, backend.multiprocessors());
+            columns("reduce_outer_" + suf, 16, tiles, splits, keptN, s, g, op, xp, outp,
+                    partial -> module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
+                            g, op.ordinal(), splits, partial, outp));
         } else if (redN < 2048) {
             module.launch("reduce_warp_" + suf, CudaModule.blocksFor(Math.ceilDiv(keptN, 8), 1), 256, 0, s,
                     g, op.ordinal(), xp, outp);
@@ -120,45 +128,27 @@ final class ReduceKernels {
         }
     }
 
-    /**
-     * Launches a column kernel ("outer"; blocks of 32 x lanes threads) over tiles of columns,
-     * the rows split into chunks (grid y) when the tiles alone cannot fill the GPU, the chunks' partial results then
-     * combined by reduce_finish.
-     */
-    private void columns(String kernel, String suf, long tiles, int lanes, long redN, long keptN, CudaStream s, long[] g,
-                         ReduceOp op, long xp, long outp) {
-        int splits = outerSplits(tiles, redN, backend.multiprocessors());
-        if (splits == 1) {
-            module.launch(kernel + suf, tiles, 1, 32, lanes, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
-            return;
-        }
-        CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
-        try {
-            module.launch(kernel + suf, tiles, splits, 32, lanes, 0, s, g, op.ordinal(), xp, outp, splits, partial.address());
-            module.launch("reduce_finish_" + suf, CudaModule.blocksFor(keptN, 256), 256, 0, s,
-                    g, op.ordinal(), splits, partial.address(), outp);
-        } finally {
-            backend.releaseScratch(partial);
-        }
+    /** Launches the kernel that combines a column kernel's split partial results (device address {@code partial}). */
+    @FunctionalInterface
+    private interface Finish {
+        void launch(long partial);
     }
 
     /**
-     * Launches the 16-byte column kernel (blocks of 32 x 8 threads, each block 32 packs of columns) over chunks of
-     * rows (grid y), then reduce_cols_finish over the chunks' split-major partials.
+     * Launches a column kernel ("outer" or its 16-byte form; blocks of 32 x lanes threads) over tiles of columns and
+     * {@code splits} chunks of rows (grid y). With more than one chunk the chunks' partial results (8 bytes per column
+     * and chunk) go to a scratch block that {@code finish} combines.
      */
-    private void columnPacks(String suf, long tiles, long redN, long keptN, CudaStream s, long[] g, ReduceOp op,
-                             long xp, long outp) {
-        int splits = columnPackSplits(tiles, redN, backend.multiprocessors());
+    private void columns(String kernel, int lanes, long tiles, int splits, long keptN, CudaStream s, long[] g, ReduceOp op,
+                         long xp, long outp, Finish finish) {
         if (splits == 1) {
-            module.launch("reduce_cols_vec_" + suf, tiles, 1, 32, 8, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
+            module.launch(kernel, tiles, 1, 32, lanes, 0, s, g, op.ordinal(), xp, outp, 1, 0L);
             return;
         }
         CachingAllocator.Block partial = backend.scratch(keptN * splits * 8);
         try {
-            module.launch("reduce_cols_vec_" + suf, tiles, splits, 32, 8, 0, s, g, op.ordinal(), xp, outp, splits,
-                    partial.address());
-            module.launch("reduce_cols_finish_" + suf, Math.ceilDiv(keptN, 32), 1, 32, 8, 0, s,
-                    g, op.ordinal(), splits, partial.address(), outp);
+            module.launch(kernel, tiles, splits, 32, lanes, 0, s, g, op.ordinal(), xp, outp, splits, partial.address());
+            finish.launch(partial.address());
         } finally {
             backend.releaseScratch(partial);
         }
