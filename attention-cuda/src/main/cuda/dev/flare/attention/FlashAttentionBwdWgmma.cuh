@@ -2,16 +2,17 @@
 // dK, dV per key block; dQ by fp32 atomics into dq_accum unless p.deterministic), with every product on
 // wgmma.mma_async (FlashAttentionWgmma.cuh).
 //
-// One CTA per (block of BC keys, kv head, batch): two warpgroups of 64 keys each at D = 128, one at D = 64 (3 CTAs per SM); steps walk (query head of the
+// One CTA per (block of BC keys, kv head, batch): two warpgroups of 64 keys each at D = 128 (or one, 2 CTAs per SM:
+// FLARE_BWD_WGMMA_WGS_D128), one at D = 64 (3 CTAs per SM); steps walk (query head of the
 // GQA group, block of BR = 64 queries) as in the other dK/dV kernels, Q, dO, LSE and delta double-buffered. Per step
 // and warpgroup, in the accumulator layout with keys as rows (warp i: 16 of the warpgroup's keys):
 //   1. S^T = K Q^T and dP~^T = V dO^T (64 keys x 64 queries; K, V, Q, dO from 128-byte swizzled shared memory).
 //   2. P∘Z and dS^T = P (Z dP~ - delta) in registers (bwd_p_ds_transposed); dS^T also to shared memory.
 //   3. dV += (P∘Z)^T dO and dK += dS^T Q with P∘Z, dS^T as register A operands and dO, Q MN-major; the accumulators
 //      stay in registers for the whole CTA.
-//   4. dQ += dS K (64 queries x 64 d per warpgroup): A = dS read MN-major from the dS^T tile, B = K MN-major. At D = 128
-//      warpgroup w takes d 64w .. 64w + 63 over all 128 keys; at D = 64 it takes all of d over its own 64 keys. fp32
-//      atomics into dq_accum.
+//   4. dQ += dS K (64 queries x 64 d per product): A = dS read MN-major from the dS^T tile, B = K MN-major. With two
+//      warpgroups at D = 128 warpgroup w takes d 64w .. 64w + 63 over all 128 keys; otherwise a warpgroup takes all of
+//      d (64 at a time) over its own 64 keys. fp32 atomics into dq_accum.
 #pragma once
 #include "FlashAttentionBwdTile.cuh"
 #include "FlashAttentionFwdWgmma.cuh"
@@ -38,17 +39,26 @@
 #ifndef FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D
 #define FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D 3
 #endif
+// Warpgroups per CTA at D = 128: 2 (128 keys, one CTA per SM: its warpgroups meet at every step's barriers, so the
+// tensor cores idle through both softmaxes) or 1 (64 keys, 2 CTAs per SM at up to 255 registers, each CTA on its own
+// schedule; twice the Q/dO loads and dQ atomics per key).
+#ifndef FLARE_BWD_WGMMA_WGS_D128
+#define FLARE_BWD_WGMMA_WGS_D128 2
+#endif
 
 namespace flare_attn {
 
 template <int D> struct BwdWgmmaCfg {
     static_assert(D == 64 || D == 128, "wgmma dK/dV: D = 64 or 128");
-    static constexpr int NWG = D == 64 ? FLARE_BWD_WGMMA_WGS_SMALL_D : 2;
+    static constexpr int NWG = D == 64 ? FLARE_BWD_WGMMA_WGS_SMALL_D : FLARE_BWD_WGMMA_WGS_D128;
     static constexpr int BC = 64 * NWG;   // keys per CTA
     static constexpr int BR = 64;         // queries per step
     static constexpr int NT = 128 * NWG;
-    static constexpr int MIN_BLOCKS = D == 64 ? FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D : 0;
-    static_assert(D == 64 || NWG == 2, "dQ at D = 128: warpgroup w takes the d half w over all 128 keys");
+    static constexpr int MIN_BLOCKS = D == 64 ? FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D : (NWG == 1 ? 2 : 0);
+    static_assert(NWG == 1 || NWG == 2, "one or two warpgroups per CTA");
+    // dQ = dS K in 64-wide d halves: with 2 warpgroups at D = 128 warpgroup w takes half w over all BC keys; otherwise
+    // each warpgroup takes every half (one after the other) over its own 64 keys.
+    static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
     // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); 1 KiB to align to the swizzle atom
     static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + 1024;
@@ -174,27 +184,32 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         // ---- 4. dQ += dS K (64 queries x 64 d per warpgroup; see the header), fp32 atomics
         if (!p.deterministic) {
             __syncthreads();   // both warpgroups' dS^T rows are in shared memory
-            constexpr int KEYS = D == 128 ? BC : 64;            // keys this warpgroup sums over
-            const uint32_t ds0 = D == 128 ? sdS : sdS + wg * 64 * 128;
-            const uint32_t kb0 = D == 128 ? sK + wg * BC * 128 : sK_wg;   // D = 128: the warpgroup's 64-wide d half
-            float dq[8][4];
-            wgmma_fence();
+            constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys this warpgroup sums over
+            const uint32_t ds0 = C::DQ_SPLIT_D ? sdS : sdS + wg * 64 * 128;
 #pragma unroll
-            for (int kk = 0; kk < KEYS / 16; ++kk)
-                WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024),
-                                      wgmma_desc(kb0 + kk * 2048, BC * 128, 1024), kk > 0);
-            wgmma_commit();
-            wgmma_wait<0>();
-            wgmma_fence_operands(dq);
-            float* dqa = p.dq_accum + (long long)bh * Sq * D + (D == 128 ? wg * 64 : 0);
+            for (int half = 0; half < (C::DQ_SPLIT_D ? 1 : D / 64); ++half) {
+                const int dh = C::DQ_SPLIT_D ? wg : half;   // the 64-wide d half of this product
+                // K's d half dh: its 128-byte column chunk (BC rows apart); split: all BC keys, else the warpgroup's 64
+                const uint32_t kb0 = sK + dh * BC * 128 + (C::DQ_SPLIT_D ? 0 : wg * 64 * 128);
+                float dq[8][4];
+                wgmma_fence();
 #pragma unroll
-            for (int hh = 0; hh < 2; ++hh) {
-                const int qi = q0 + warp * 16 + g4 + 8 * hh;
+                for (int kk = 0; kk < KEYS / 16; ++kk)
+                    WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024),
+                                          wgmma_desc(kb0 + kk * 2048, BC * 128, 1024), kk > 0);
+                wgmma_commit();
+                wgmma_wait<0>();
+                wgmma_fence_operands(dq);
+                float* dqa = p.dq_accum + (long long)bh * Sq * D + dh * 64;
 #pragma unroll
-                for (int j = 0; j < 4; ++j)
-                    dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq,
-                                    dq[2 * j][2 * hh] * p.scale, dq[2 * j][2 * hh + 1] * p.scale,
-                                    dq[2 * j + 1][2 * hh] * p.scale, dq[2 * j + 1][2 * hh + 1] * p.scale);
+                for (int hh = 0; hh < 2; ++hh) {
+                    const int qi = q0 + warp * 16 + g4 + 8 * hh;
+#pragma unroll
+                    for (int j = 0; j < 4; ++j)
+                        dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq,
+                                        dq[2 * j][2 * hh] * p.scale, dq[2 * j][2 * hh + 1] * p.scale,
+                                        dq[2 * j + 1][2 * hh] * p.scale, dq[2 * j + 1][2 * hh + 1] * p.scale);
+                }
             }
         }
         wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)

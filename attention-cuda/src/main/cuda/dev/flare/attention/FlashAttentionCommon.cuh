@@ -132,6 +132,26 @@ __device__ __forceinline__ bool byte_kept(uint32_t v, int i, uint32_t threshold)
     return ((v >> (8 * i)) & 0xffu) >= threshold;
 }
 
+// byte_kept for the 4 bytes of v at once: bit 7 of byte i is set iff byte i >= threshold (the other bits are
+// garbage). SWAR, no borrow across bytes: m = (v | 0x80..) - (t & 0x7f..) has bit 7 set iff v's low 7 bits >= t's;
+// then a byte is >= t iff its bit 7 is above t's, or equal and m's is set. threshold 256 (p rounding to 1) keeps none.
+__device__ __forceinline__ uint32_t kept_bytes(uint32_t v, uint32_t threshold) {
+    if (threshold > 255u) return 0u;
+    const uint32_t t = threshold * 0x01010101u;
+    const uint32_t m = (v | 0x80808080u) - (t & 0x7f7f7f7fu);
+    return (v & ~t) | (~(v ^ t) & m);
+}
+
+// The 16-bit keep masks of 2 packed elements from kept_bytes' bytes lo and lo + 1 (lo = 0 or 2): PTX prmt with the
+// selector's sign bit set replicates bit 7 of the chosen byte (the __byte_perm intrinsic ignores that bit).
+template <int LO>
+__device__ __forceinline__ uint32_t kept_mask_pair(uint32_t kept) {
+    static_assert(LO == 0 || LO == 2, "bytes 0, 1 or 2, 3");
+    uint32_t r;
+    asm("prmt.b32 %0, %1, 0, %2;\n" : "=r"(r) : "r"(kept), "n"(LO == 0 ? 0x9988 : 0xbbaa));
+    return r;
+}
+
 // ----------------------------------------------------------------------------- dtype helpers
 template <typename T> struct DT;
 template <> struct DT<float> {

@@ -96,8 +96,7 @@ __device__ __forceinline__ void fwd_online_softmax(float (&s)[BN / 8][4], float 
     }
 }
 
-// Dropout bytes of this lane's rows for keys n0 .. n0 + BN - 1: one dropout_bytes_fwd per 32-key group. They do not
-// depend on the scores, so the wgmma kernel can compute them while S = Q K^T runs (FLARE_FWD_WGMMA_DROPOUT_EARLY).
+// Dropout bytes of this lane's rows for keys n0 .. n0 + BN - 1: one dropout_bytes_fwd per 32-key group.
 template <int BN>
 __device__ __forceinline__ void fwd_dropout_bytes(const FlashFwdParams& p, int bh, int n0, const int (&rows)[2], int tq,
                                                   uint32_t (&v)[BN / 32][4]) {
@@ -120,6 +119,29 @@ __device__ __forceinline__ void fwd_dropout_apply(float (&s)[BN / 8][4], const u
                     float& x = s[gi * 4 + 2 * u + t][e];
                     x = byte_kept(v[gi][2 * u + (e >> 1)], 2 * t + (e & 1), thr) ? x : 0.f;
                 }
+}
+
+// Dropout on P's packed A fragments (fwd_p_fragment's layout), one 32-key group of bytes at a time: a[kk][hh] holds
+// row g + 8 hh, columns 2tq, 2tq + 1 of n8-tile 2kk (bytes 0, 1 of v[2u + hh], kk = 2gi + u), a[kk][2 + hh] those of
+// tile 2kk + 1 (bytes 2, 3). kept_bytes sets bit 7 of each kept byte; kept_mask_pair widens it to the 16-bit mask of
+// its element. Bitwise the same result as fwd_dropout_apply before the packing.
+template <int BN>
+__device__ __forceinline__ void fwd_dropout_packed(const FlashFwdParams& p, int bh, int n0, const int (&rows)[2], int tq,
+                                                   uint32_t (&a)[BN / 16][4]) {
+    const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
+#pragma unroll
+    for (int gi = 0; gi < BN / 32; ++gi) {
+        uint32_t v[4];
+        dropout_bytes_fwd(k0, k1, p.offset_lo, bh, n0 + gi * 32, rows[0], rows[1], tq, v);
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+            for (int hh = 0; hh < 2; ++hh) {
+                const uint32_t kept = kept_bytes(v[2 * u + hh], p.drop_threshold);
+                a[2 * gi + u][hh] &= kept_mask_pair<0>(kept);
+                a[2 * gi + u][2 + hh] &= kept_mask_pair<2>(kept);
+            }
+    }
 }
 
 // The mma A fragment (16 rows x 16 keys, keys 16 kk ..) of P, from the accumulator layout.

@@ -31,13 +31,13 @@
 #ifndef FLARE_FWD_WGMMA_MIN_BLOCKS
 #define FLARE_FWD_WGMMA_MIN_BLOCKS 2
 #endif
-// 1: the dropout bytes of a key block are computed between issuing S = Q K^T and waiting for it, to overlap the
-// Philox work with the tensor cores; 0: after the softmax, as fwd_tc_kernel does. On an H100 (2026-12-07 09:11, harness
-// --bench, same call) 1 was slower everywhere at D=64: its 16 extra live registers spill more under the 128-register
-// bound (no dropout: S=4096 293 against 320 TFLOP/s; dropout 0.1: 158 against 166). D=128 was within 1%. (With 0 the
-// D=64 kernel still spills 28 bytes, all from the dropout path.)
-#ifndef FLARE_FWD_WGMMA_DROPOUT_EARLY
-#define FLARE_FWD_WGMMA_DROPOUT_EARLY 0
+// 1: dropout masks P after its packing into the bf16/f16 A fragments, one 32-key group of Philox bytes at a time
+// (fwd_dropout_packed: a byte compare for 4 elements at once, then one PRMT and one AND per 2 elements); 0: the fp32
+// select per element on S, with the bytes of the whole key block live (fwd_dropout_bytes + fwd_dropout_apply, as
+// fwd_tc_kernel does), which spilled 28 bytes at D=64 under the 128-register bound. (Computing the bytes while
+// S = Q K^T runs was tried on 2026-12-07 09:11: 16 more live registers, slower everywhere at D=64.)
+#ifndef FLARE_FWD_WGMMA_DROPOUT_PACKED
+#define FLARE_FWD_WGMMA_DROPOUT_PACKED 1
 #endif
 // Whether flash_fwd_* runs this kernel for D = 64 and 128 (in sm_90a device code, and in host code, which plans
 // launches for sm_90a: the harness). Java reads the choice from flash_launch_config.
@@ -138,14 +138,6 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         }
         wgmma_commit();
         const int n0 = j * BN;
-        uint32_t zb[BN / 32][4];
-        if (FLARE_FWD_WGMMA_DROPOUT_EARLY && p.dropout) {
-            fwd_dropout_bytes<BN>(p, bh, n0, rows, tq, zb);
-#pragma unroll
-            for (int gi = 0; gi < BN / 32; ++gi)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(zb[gi][e]));   // computed before the wait below
-        }
         wgmma_wait<0>();
         wgmma_fence_operands(s);
 
@@ -153,8 +145,9 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         const bool need_mask = (n0 + BN > Sk) || (p.causal && (n0 + BN - 1 > m0 + wrow0 + off));
         if (need_mask) fwd_mask_scores<BN>(s, n0, rows, Sk, p.causal, off, tq);
         fwd_online_softmax<BN, D>(s, o, mrow, lrow, sl2);
-        if (p.dropout) {
-            if (!FLARE_FWD_WGMMA_DROPOUT_EARLY) fwd_dropout_bytes<BN>(p, bh, n0, rows, tq, zb);
+        if (p.dropout && !FLARE_FWD_WGMMA_DROPOUT_PACKED) {
+            uint32_t zb[BN / 32][4];
+            fwd_dropout_bytes<BN>(p, bh, n0, rows, tq, zb);
             fwd_dropout_apply<BN>(s, zb, p.drop_threshold);
         }
 
@@ -162,6 +155,7 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         uint32_t a[BN / 16][4];
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) fwd_p_fragment<T, BN>(s, kk, a[kk]);
+        if (p.dropout && FLARE_FWD_WGMMA_DROPOUT_PACKED) fwd_dropout_packed<BN>(p, bh, n0, rows, tq, a);
         wgmma_fence_operands(o);   // O's rescale and P's packing stay before the fence
         wgmma_fence_operands(a);
         wgmma_fence();
