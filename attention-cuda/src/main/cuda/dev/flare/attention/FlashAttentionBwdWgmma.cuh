@@ -64,6 +64,32 @@ template <int D> struct BwdWgmmaCfg {
     static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + 1024;
 };
 
+// dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
+// [64 queries], 128-byte swizzled), B = K MN-major from the 64-wide d chunk at kb0; k-step = 16 keys = 2048 bytes.
+template <typename T, int BC, int KEYS>
+__device__ __forceinline__ void bwd_dq_issue(float (&dq)[8][4], uint32_t ds0, uint32_t kb0) {
+#pragma unroll
+    for (int kk = 0; kk < KEYS / 16; ++kk)
+        WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024), wgmma_desc(kb0 + kk * 2048, BC * 128, 1024),
+                              kk > 0);
+    wgmma_commit();
+}
+
+// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa, the product's first d column): warp
+// i's 16 queries, float2 atomics; rows past Sq are skipped.
+template <int D>
+__device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[8][4], float* dqa, int q0, int Sq, float scale,
+                                               int warp, int g4, int tq) {
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+        const int qi = q0 + warp * 16 + g4 + 8 * hh;
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+            dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq, dq[2 * j][2 * hh] * scale,
+                            dq[2 * j][2 * hh + 1] * scale, dq[2 * j + 1][2 * hh] * scale, dq[2 * j + 1][2 * hh + 1] * scale);
+    }
+}
+
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -181,35 +207,25 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         }
         wgmma_commit();
 
-        // ---- 4. dQ += dS K (64 queries x 64 d per warpgroup; see the header), fp32 atomics
+        // ---- 4. dQ += dS K (64 queries x 64 d per product; see the header), fp32 atomics. (Issuing the first dQ
+        // product before dV/dK, to run its atomics while they are on the tensor cores, made ptxas serialize the
+        // products (C7514) and spill 512 bytes at D=64.)
         if (!p.deterministic) {
-            __syncthreads();   // both warpgroups' dS^T rows are in shared memory
-            constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys this warpgroup sums over
+            __syncthreads();   // every warp's dS^T rows are in shared memory
+            constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys a product sums over
             const uint32_t ds0 = C::DQ_SPLIT_D ? sdS : sdS + wg * 64 * 128;
+            float* dqa = p.dq_accum + (long long)bh * Sq * D;
 #pragma unroll
             for (int half = 0; half < (C::DQ_SPLIT_D ? 1 : D / 64); ++half) {
                 const int dh = C::DQ_SPLIT_D ? wg : half;   // the 64-wide d half of this product
-                // K's d half dh: its 128-byte column chunk (BC rows apart); split: all BC keys, else the warpgroup's 64
+                // B: K's 128-byte column chunk dh (BC rows apart); split: all BC keys, else this warpgroup's 64
                 const uint32_t kb0 = sK + dh * BC * 128 + (C::DQ_SPLIT_D ? 0 : wg * 64 * 128);
                 float dq[8][4];
                 wgmma_fence();
-#pragma unroll
-                for (int kk = 0; kk < KEYS / 16; ++kk)
-                    WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024),
-                                          wgmma_desc(kb0 + kk * 2048, BC * 128, 1024), kk > 0);
-                wgmma_commit();
+                bwd_dq_issue<T, BC, KEYS>(dq, ds0, kb0);
                 wgmma_wait<0>();
                 wgmma_fence_operands(dq);
-                float* dqa = p.dq_accum + (long long)bh * Sq * D + dh * 64;
-#pragma unroll
-                for (int hh = 0; hh < 2; ++hh) {
-                    const int qi = q0 + warp * 16 + g4 + 8 * hh;
-#pragma unroll
-                    for (int j = 0; j < 4; ++j)
-                        dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq,
-                                        dq[2 * j][2 * hh] * p.scale, dq[2 * j][2 * hh + 1] * p.scale,
-                                        dq[2 * j + 1][2 * hh] * p.scale, dq[2 * j + 1][2 * hh + 1] * p.scale);
-                }
+                bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
             }
         }
         wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)
