@@ -350,14 +350,9 @@ __device__ __forceinline__ void dq_add_slab_row(float* rowp, int tq, bool valid,
 }
 
 // The steps of a tensor-core dK/dV CTA: (query head h of the kv head's GQA group, block of BR queries from q0), from
-// the first query block that the CTA's keys k0 .. can see under the causal mask; `count` in all. A Cursor walks them
-// without the division of head() / q0().
+// the first query block that the CTA's keys k0 .. can see under the causal mask; `count` in all.
 template <int BR> struct BwdQuerySteps {
     int h0, qb_begin, per_head, count;
-    struct Cursor {
-        int h, qb;
-        __device__ __forceinline__ int q0() const { return qb * BR; }
-    };
     __device__ __forceinline__ BwdQuerySteps(const FlashBwdParams& p, int hk, int k0, int off) {
         const int group = p.Hq / p.Hkv;
         h0 = hk * group;
@@ -367,41 +362,17 @@ template <int BR> struct BwdQuerySteps {
     }
     __device__ __forceinline__ int head(int step) const { return h0 + step / per_head; }
     __device__ __forceinline__ int q0(int step) const { return (qb_begin + step % per_head) * BR; }
-    __device__ __forceinline__ Cursor first() const { return {h0, qb_begin}; }
-    __device__ __forceinline__ void advance(Cursor& c) const {
-        if (++c.qb == qb_begin + per_head) {
-            c.qb = qb_begin;
-            ++c.h;
-        }
-    }
 };
 
-// LSE and delta of query q0 + tid of head bh (threads tid < BR; 0 past Sq), read into registers: a kernel can issue
-// the loads for its next step and store them (store_lse_delta) once its current step is done, so that no warp waits
-// for them.
-__device__ __forceinline__ float2 fetch_lse_delta(const FlashBwdParams& p, long long bh, int q0, int tid, int br) {
-    const int qi = q0 + tid;
-    float2 r = make_float2(0.f, 0.f);
-    if (tid < br && qi < p.Sq) {
-        r.x = p.lse[bh * p.Sq + qi];
-        r.y = p.delta[bh * p.Sq + qi];
-    }
-    return r;
-}
-// sLse[tid] = lse * log2 e and sDelta[tid] = delta (threads tid < BR).
-template <int BR>
-__device__ __forceinline__ void store_lse_delta(float2 v, int tid, float* sLse, float* sDelta) {
-    if (tid < BR) {
-        sLse[tid] = v.x * kLog2e;
-        sDelta[tid] = v.y;
-    }
-}
-// Both at once: LSE (times log2 e) and delta of queries q0 .. q0 + BR - 1 of head bh into shared memory, 0 past Sq.
+// LSE (times log2 e) and delta of queries q0 .. q0 + BR - 1 of head bh into shared memory, 0 past Sq.
 template <int BR, int NT>
 __device__ __forceinline__ void load_lse_delta(const FlashBwdParams& p, long long bh, int q0, int tid, float* sLse,
                                                float* sDelta) {
-    static_assert(BR <= NT, "one query per thread");
-    store_lse_delta<BR>(fetch_lse_delta(p, bh, q0, tid, BR), tid, sLse, sDelta);
+    for (int i = tid; i < BR; i += NT) {
+        const int qi = q0 + i;
+        sLse[i] = qi < p.Sq ? p.lse[bh * p.Sq + qi] * kLog2e : 0.f;
+        sDelta[i] = qi < p.Sq ? p.delta[bh * p.Sq + qi] : 0.f;
+    }
 }
 
 // P, dropout and dS of one warp's transposed scores (rows: its 16 keys kbase .., krow[hh] = kbase + g4 + 8 hh;
@@ -422,11 +393,11 @@ __device__ __forceinline__ void bwd_p_ds_transposed(float (&s)[BR / 8][4], float
             for (int e = 0; e < 4; ++e) {
                 const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
                 const int qi = q0 + qc, kj = krow[e >> 1];
-                const bool masked = need_mask && (qi >= p.Sq || kj >= p.Sk || (p.causal && kj > qi + off));
+                bool valid = true;
+                if (need_mask) valid = qi < p.Sq && kj < p.Sk && !(p.causal && kj > qi + off);
                 const float z = !p.dropout ? 1.f : byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold)
                                                        ? p.keep_scale : 0.f;
-                // computed for every element, then selected: no branch around each load and exponent
-                const float P = masked ? 0.f : exp2_ftz(s[nt][e] * sl2 - sLse[qc]);
+                const float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
                 s[nt][e] = P * z;
                 dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
             }

@@ -176,11 +176,12 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
                 for (int e = 0; e < 4; ++e) {
                     const int ql = qr + 8 * (e >> 1);
                     const int qi = q0 + ql, kj = kc0 + nt * 8 + 2 * tq + (e & 1);
-                    const bool masked = need_mask && (qi >= Sq || kj >= Sk || (p.causal && kj > qi + off));
+                    bool valid = true;
+                    if (need_mask) valid = qi < Sq && kj < Sk && !(p.causal && kj > qi + off);
                     const float z = !p.dropout ? 1.f
                                     : byte_kept(zb[2 * (nt >> 1) + (e >> 1)], 2 * (nt & 1) + (e & 1), p.drop_threshold)
                                         ? p.keep_scale : 0.f;
-                    const float P = masked ? 0.f : exp2_ftz(s[mt][nt][e] * sl2 - sLse[ql]);
+                    const float P = valid ? exp2f(s[mt][nt][e] * sl2 - sLse[ql]) : 0.f;
                     pz[e] = P * z;
                     ds[e] = P * (dp[mt][nt][e] * z - sDelta[ql]);
                 }

@@ -126,40 +126,33 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
     const int krow[2] = {kw0 + g4, kw0 + g4 + 8};             // keys of this thread's accumulator rows
     const uint32_t sK_wg = sK + wg * 64 * 128, sV_wg = sV + wg * 64 * 128;   // this warpgroup's 64 key rows
 
-    static_assert(BR <= NT, "LSE and delta: one query per thread");
     const BwdQuerySteps<BR> steps(p, hk, k0, off);
     const int n_steps = steps.count;
-    auto load_tiles = [&](typename BwdQuerySteps<BR>::Cursor c, int buf) {   // Q and dO of step c (cp.async)
+    auto load_step = [&](int step, int buf) {
+        const int h = steps.head(step);
+        const int q0 = steps.q0(step);
+        const long long bh = (long long)b * p.Hq + h;
         load_tile_swizzled<T, D, BR, NT>(sQbuf + buf * C::QO_BYTES,
-                                         reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + c.h * p.q_head_stride,
-                                         p.q_seq_stride, c.q0(), Sq, tid);
+                                         reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
+                                         p.q_seq_stride, q0, Sq, tid);
         load_tile_swizzled<T, D, BR, NT>(sdObuf + buf * C::QO_BYTES,
-                                         reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + c.h * p.do_head_stride,
-                                         p.do_seq_stride, c.q0(), Sq, tid);
+                                         reinterpret_cast<const T*>(p.dout) + b * p.do_batch_stride + h * p.do_head_stride,
+                                         p.do_seq_stride, q0, Sq, tid);
+        load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
-    typename BwdQuerySteps<BR>::Cursor cur = steps.first(), nxt = cur;
-    if (n_steps > 0) {
-        load_tiles(cur, 0);
-        load_lse_delta<BR, NT>(p, (long long)b * p.Hq + cur.h, cur.q0(), tid, sLseBuf, sDeltaBuf);
-    }
+    if (n_steps > 0) load_step(0, 0);
     cp_async_commit();  // K, V and step 0
 
     for (int step = 0; step < n_steps; ++step) {
         const int buf = step & 1;
-        const int bh = b * p.Hq + cur.h;
-        const int q0 = cur.q0();
+        const int bh = b * p.Hq + steps.head(step);
+        const int q0 = steps.q0(step);
         const uint32_t sQ = sQbuf + buf * C::QO_BYTES, sdO = sdObuf + buf * C::QO_BYTES;
         const float* sLse = sLseBuf + buf * BR;
         const float* sDelta = sDeltaBuf + buf * BR;
 
         __syncthreads();   // the previous step's readers of the other buffers and of sdS are done
-        const bool has_next = step + 1 < n_steps;
-        float2 lse_delta_next;   // the next step's, stored into the other buffer at the end of this step
-        if (has_next) {
-            steps.advance(nxt);
-            load_tiles(nxt, buf ^ 1);
-            lse_delta_next = fetch_lse_delta(p, (long long)b * p.Hq + nxt.h, nxt.q0(), tid, BR);
-        }
+        if (step + 1 < n_steps) load_step(step + 1, buf ^ 1);
         cp_async_commit();
         cp_async_wait_one();   // this step's group has landed (the next one may still fly)
         fence_proxy_async();
@@ -240,9 +233,6 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         wgmma_fence_operands(dk);
         wgmma_fence_operands(ap);   // the A fragments are free only now
         wgmma_fence_operands(ad);
-        // the other buffer's readers finished before this step's first barrier; the next step's reads follow its own
-        if (has_next) store_lse_delta<BR>(lse_delta_next, tid, sLseBuf + (buf ^ 1) * BR, sDeltaBuf + (buf ^ 1) * BR);
-        cur = nxt;
     }
     cp_async_wait_all();
 

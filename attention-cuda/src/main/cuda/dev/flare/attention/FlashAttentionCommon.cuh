@@ -77,14 +77,6 @@ namespace flare_attn {
 static constexpr float kLog2e = 1.4426950408889634f;
 static constexpr float kLn2 = 0.6931471805599453f;
 
-// 2^x by ex2.approx.ftz: exp2f without its path for results below 2^-126 (a compare and two multiplies around every
-// MUFU.EX2). The tensor-core kernels' exponents are softmax terms in [0, 1], where those count as 0 anyway.
-__device__ __forceinline__ float exp2_ftz(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-
 // ----------------------------------------------------------------------------- Philox4x32-10
 __host__ __device__ __forceinline__ uint32_t mulhi32(uint32_t a, uint32_t b) {
 #ifdef __CUDA_ARCH__

@@ -21,11 +21,6 @@ namespace flare_attn {
 #ifndef FLARE_FWD_TC_BN
 #define FLARE_FWD_TC_BN 64
 #endif
-// 1: the online softmax exponentiates with exp2_ftz (ex2.approx.ftz), 0: with exp2f (3 more instructions per element,
-// for results below 2^-126). Under the 128-register bound of the wgmma kernel at D = 64 the former spills 8 bytes.
-#ifndef FLARE_FWD_EXP2_FTZ
-#define FLARE_FWD_EXP2_FTZ 1
-#endif
 #ifndef FLARE_FWD_TC_BN_SMALL_D
 #define FLARE_FWD_TC_BN_SMALL_D 128
 #endif
@@ -67,8 +62,6 @@ __device__ __forceinline__ void fwd_mask_scores(float (&s)[BN / 8][4], int n0, c
         }
 }
 
-__device__ __forceinline__ float fwd_exp2(float x) { return FLARE_FWD_EXP2_FTZ ? exp2_ftz(x) : exp2f(x); }
-
 // Online softmax in the log2 domain over rows g and g + 8: s becomes P (un-normalized), O is rescaled, the running
 // max (scaled by sl2) and this lane's partial row sums are updated (the quad's sum is formed in the epilogue).
 template <int BN, int D>
@@ -83,13 +76,13 @@ __device__ __forceinline__ void fwd_online_softmax(float (&s)[BN / 8][4], float 
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
         const float m_new = fmaxf(mrow[hh], mx * sl2);
         const float m_use = (m_new == -INFINITY) ? 0.f : m_new;
-        const float corr = fwd_exp2(mrow[hh] - m_use);
+        const float corr = exp2f(mrow[hh] - m_use);
         mrow[hh] = m_new;
         float ls = 0.f;
 #pragma unroll
         for (int nt = 0; nt < BN / 8; ++nt) {
-            const float p0 = fwd_exp2(s[nt][2 * hh] * sl2 - m_use);
-            const float p1 = fwd_exp2(s[nt][2 * hh + 1] * sl2 - m_use);
+            const float p0 = exp2f(s[nt][2 * hh] * sl2 - m_use);
+            const float p1 = exp2f(s[nt][2 * hh + 1] * sl2 - m_use);
             s[nt][2 * hh] = p0;
             s[nt][2 * hh + 1] = p1;
             ls += p0 + p1;

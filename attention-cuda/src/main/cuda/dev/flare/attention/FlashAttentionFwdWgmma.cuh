@@ -61,23 +61,17 @@ template <int D> struct FwdWgmmaCfg {
 };
 
 // cp.async of rows row0 .. row0 + ROWS - 1 (zeros past nvalid) into a swizzled [ROWS][D] tile at smem address dst.
-// Thread tid copies 16-byte chunk tid % CH of rows tid / CH + i * NT / CH: a fixed count per thread, so the loop
-// unrolls fully and only the row offset changes from one copy to the next (NT / CH is a multiple of the swizzle's 8
-// rows, so the XOR pattern of a thread's copies is the same).
 template <typename T, int D, int ROWS, int NT>
 __device__ __forceinline__ void load_tile_swizzled(uint32_t dst, const T* g, long long seq_stride, int row0, int nvalid,
                                                    int tid) {
     constexpr int CH = D / 8;   // 16-byte chunks per row
-    constexpr int ROWS_PER_PASS = NT / CH;
-    static_assert(NT % CH == 0 && ROWS % ROWS_PER_PASS == 0 && ROWS_PER_PASS % 8 == 0, "whole passes of 8-row groups");
-    const int r0 = tid / CH, col = (tid % CH) * 8;
-    const T* src0 = g + (long long)(row0 + r0) * seq_stride + col;
-    const uint32_t dst0 = dst + swz_offset(ROWS, r0, col);
 #pragma unroll
-    for (int i = 0; i < ROWS / ROWS_PER_PASS; ++i) {
-        const bool ok = row0 + r0 + i * ROWS_PER_PASS < nvalid;
-        const T* src = ok ? src0 + i * ROWS_PER_PASS * seq_stride : g;
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst0 + i * ROWS_PER_PASS * 128), "l"(src),
+    for (int c = tid; c < ROWS * CH; c += NT) {
+        const int r = c / CH, col = (c % CH) * 8;
+        const int gr = row0 + r;
+        const bool ok = gr < nvalid;
+        const T* src = ok ? g + (long long)gr * seq_stride + col : g;
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst + swz_offset(ROWS, r, col)), "l"(src),
                      "r"(ok ? 16 : 0));
     }
 }
