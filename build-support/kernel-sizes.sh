@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Static size of the attention kernels' machine code, on the dev machine (no GPU, no disassembler needed):
+# compiles FlashAttentionKernels.cu for sm_90a into a cubin and prints, per kernel, its SASS instructions (the
+# .text section's bytes / 16: every sm_90 instruction is 128 bits), registers and spills (ptxas -v).
+#   build-support/kernel-sizes.sh [regex of kernel names] [-- extra nvcc flags, e.g. -DFLARE_FWD_EXP2_FTZ=0]
+# Default regex: the bf16 forward and dK/dV kernels. A proxy, not a timing: the count includes every path of a kernel
+# (with and without masking, dropout), and the main loop is most of it. Nsight Compute on 2026-12-07 found the
+# Hopper dK/dV kernel issue-bound, so fewer instructions per step are what its speed needs (docs/attention-kernels.md).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+regex='^flash_(fwd|bwd_dkdv_tc)_bf16_d(64|128)$'
+extra=()
+if [[ $# -gt 0 && $1 != -- ]]; then regex=$1; shift; fi
+if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
+NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | tail -n 1)}
+src=$root/attention-cuda/src/main/cuda/dev/flare/attention
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin -Xptxas -v "${extra[@]}" \
+  -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/k.cubin" 2> "$tmp/ptxas.txt"
+printf '%-32s %12s %10s %s\n' kernel instructions registers 'spill bytes (stores / loads)'
+readelf -S -W "$tmp/k.cubin" 2>/dev/null | sed -nE 's/.*\] \.text\.([A-Za-z0-9_]+) +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1 \2/p' |
+  sort | while read -r name size; do
+    [[ $name =~ $regex ]] || continue
+    info=$(grep -A3 "Compiling entry function '$name'" "$tmp/ptxas.txt")
+    regs=$(sed -nE 's/.*Used ([0-9]+) registers.*/\1/p' <<< "$info" | head -n 1)
+    spills=$(sed -nE 's/.*frame, ([0-9]+) bytes spill stores, ([0-9]+) bytes spill loads.*/\1 \/ \2/p' <<< "$info" | head -n 1)
+    printf '%-32s %12d %10s %s\n' "$name" $(( 16#$size / 16 )) "$regs" "$spills"
+  done
