@@ -1,5 +1,6 @@
 # CPU check: the lane-shared Philox dropout bytes of fwd_tc_kernel (dropout_bytes_fwd) and bwd_dkdv_tc_kernel
-# (dropout_bytes_bwd) give the keep/drop decisions of the direct definition (dropout_keep, docs/attention.md).
+# (dropout_bytes_bwd) give the keep/drop decisions of the direct definition (dropout_keep, docs/attention.md), and so
+# do the wgmma forward's packed masks (kept_bytes, then prmt's sign-replicate mode: fwd_dropout_packed).
 # Emulates one warp's shuffles, byte permutes and xor_permute exactly as written. Run: python3 dropout_check.py
 M=0xffffffff
 def philox(c,k0,k1):
@@ -23,12 +24,22 @@ def xor_permute(v,x):   # as written: stages of conditional swaps
         bit<<=1
     return v
 def kept(v,i,thr): return ((v>>(8*i))&0xff)>=thr
+def kept_bytes(v,thr):  # FlashAttentionCommon.cuh, as written (SWAR compare; bit 7 of each byte says kept)
+    if thr>255: return 0
+    t=(thr*0x01010101)&M; m=((v|0x80808080)-(t&0x7f7f7f7f))&M
+    return ((v&~t)|(~(v^t)&m))&M
+def prmt_sign(x,s):  # PTX prmt.b32 default mode with y = 0: a selector nibble's bit 3 replicates the byte's bit 7
+    b=[(x>>(8*i))&0xff for i in range(4)]+[0]*4; r=0
+    for i in range(4):
+        n=(s>>(4*i))&0xf; byte=b[n&7]
+        r|=((0xff if byte&0x80 else 0) if n&8 else byte)<<(8*i)
+    return r
 seed=0x0123456789abcdef; k0=seed&M; k1=seed>>32; bh=5; off=9
 def keep(row,col,thr):  # the direct definition
     c=philox([col>>4,row,bh,off],k0,k1); w=c[(col>>2)&3]
     return ((w>>(8*(col&3)))&0xff)>=thr
 bad=0; n=0
-for thr in (26,128,255):
+for thr in (0,1,26,127,128,129,255,256):
   # forward: lane (g, tq), rows rowbase+g and +8, a 32-column group from col0
   for col0 in (0,32,96):
     for rowbase in (0,16,112):
@@ -48,6 +59,16 @@ for thr in (26,128,255):
             for e in range(4):
               col=col0+nt*8+2*tq+(e&1); row=rows[e>>1]
               bad+=kept(v[2*u+(e>>1)],2*t+(e&1),thr)!=keep(row,col,thr); n+=1
+        # fwd_dropout_packed: the 16-bit mask of each packed element of A fragment a[kk][2t + hh]
+        for u in range(2):
+          for hh in range(2):
+            kb=kept_bytes(v[2*u+hh],thr)
+            for t in range(2):
+              mask=prmt_sign(kb,0xbbaa if t else 0x9988)
+              for half in range(2):
+                col=col0+(2*u+t)*8+2*tq+half; row=rows[hh]
+                bad+=(((mask>>(16*half))&0xffff)==0xffff)!=keep(row,col,thr); n+=1
+                bad+=((mask>>(16*half))&0xffff) not in (0,0xffff); n+=1
   # backward: warp keys kbase..kbase+15, 32 queries from qg0; lane (g4, tq)
   for kbase in (0,16,48):
     for qg0 in (0,32,64):
