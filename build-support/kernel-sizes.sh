@@ -16,8 +16,12 @@ NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | 
 src=$root/attention-cuda/src/main/cuda/dev/flare/attention
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin -Xptxas -v "${extra[@]}" \
-  -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/k.cubin" 2> "$tmp/ptxas.txt"
+if ! "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin -Xptxas -v "${extra[@]}" \
+  -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/k.cubin" 2> "$tmp/ptxas.txt"; then
+  grep -v '^ptxas info' "$tmp/ptxas.txt" >&2   # the compiler's errors, without the per-kernel statistics
+  echo "kernel-sizes: the build failed (flags: ${extra[*]:-none})" >&2
+  exit 1
+fi
 printf '%-32s %12s %10s %s\n' kernel instructions registers 'spill bytes (stores / loads)'
 readelf -S -W "$tmp/k.cubin" 2>/dev/null | sed -nE 's/.*\] \.text\.([A-Za-z0-9_]+) +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1 \2/p' |
   sort | while read -r name size; do
