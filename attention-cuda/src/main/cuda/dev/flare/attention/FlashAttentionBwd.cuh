@@ -350,38 +350,59 @@ __device__ __forceinline__ void dq_add_slab_row(float* rowp, int tq, bool valid,
 }
 
 // The steps of a tensor-core dK/dV CTA: (query head h of the kv head's GQA group, block of BR queries from q0), from
-// the first query block that the CTA's keys k0 .. can see under the causal mask; `count` in all.
+// the first query block that the CTA's keys k0 .. can see under the causal mask; `count` in all. A Cursor walks them
+// in order without the division by the blocks per head that indexing a step would need.
 template <int BR> struct BwdQuerySteps {
-    int h0, qb_begin, per_head, count;
+    int h0, q_begin, q_end, count;
+    struct Cursor {
+        int h, q0;
+        __device__ __forceinline__ void advance(const BwdQuerySteps& st) {
+            q0 += BR;
+            if (q0 >= st.q_end) { q0 = st.q_begin; ++h; }
+        }
+    };
     __device__ __forceinline__ BwdQuerySteps(const FlashBwdParams& p, int hk, int k0, int off) {
         const int group = p.Hq / p.Hkv;
         h0 = hk * group;
-        qb_begin = (p.causal ? max(0, k0 - off) : 0) / BR;
-        per_head = max(0, (p.Sq + BR - 1) / BR - qb_begin);
-        count = group * per_head;
+        q_begin = (p.causal ? max(0, k0 - off) : 0) / BR * BR;
+        q_end = (p.Sq + BR - 1) / BR * BR;
+        count = group * max(0, (q_end - q_begin) / BR);
     }
-    __device__ __forceinline__ int head(int step) const { return h0 + step / per_head; }
-    __device__ __forceinline__ int q0(int step) const { return (qb_begin + step % per_head) * BR; }
+    __device__ __forceinline__ Cursor first() const { return Cursor{h0, q_begin}; }
 };
 
-// LSE (times log2 e) and delta of queries q0 .. q0 + BR - 1 of head bh into shared memory, 0 past Sq.
+// LSE and delta of queries q0 .. q0 + BR - 1 of head bh into shared memory by cp.async (zeros past Sq), in the caller's
+// open group: a plain load and store would stall the thread on the global load. After the group's wait, the same
+// threads scale the LSE by log2 e (bwd_lse_to_log2), before the barrier that publishes it.
 template <int BR, int NT>
 __device__ __forceinline__ void load_lse_delta(const FlashBwdParams& p, long long bh, int q0, int tid, float* sLse,
                                                float* sDelta) {
-    for (int i = tid; i < BR; i += NT) {
-        const int qi = q0 + i;
-        sLse[i] = qi < p.Sq ? p.lse[bh * p.Sq + qi] * kLog2e : 0.f;
-        sDelta[i] = qi < p.Sq ? p.delta[bh * p.Sq + qi] : 0.f;
+#pragma unroll
+    for (int i = tid; i < 2 * BR; i += NT) {
+        const int qi = q0 + (i % BR);
+        const bool ok = qi < p.Sq;
+        const float* src = (i < BR ? p.lse : p.delta) + bh * p.Sq + (ok ? qi : 0);
+        cp_async4((i < BR ? sLse : sDelta) + i % BR, src, ok ? 4 : 0);
     }
+}
+template <int BR, int NT>
+__device__ __forceinline__ void bwd_lse_to_log2(float* sLse, int tid) {
+#pragma unroll
+    for (int i = tid; i < BR; i += NT) sLse[i] *= kLog2e;
 }
 
 // P, dropout and dS of one warp's transposed scores (rows: its 16 keys kbase .., krow[hh] = kbase + g4 + 8 hh;
 // columns: BR queries from q0, in the mma accumulator layout), in place: s <- P∘Z, dp <- dS = P (Z dP~ - delta).
-// sLse holds lse * log2e and sDelta delta of the BR queries. Every lane must call it (dropout_bytes_bwd shuffles).
+// sLse holds lse * log2e and sDelta delta of the BR queries (8-byte aligned: a lane reads its two columns at once).
+// Every lane must call it (dropout_bytes_bwd shuffles).
 template <int BR>
 __device__ __forceinline__ void bwd_p_ds_transposed(float (&s)[BR / 8][4], float (&dp)[BR / 8][4], const FlashBwdParams& p,
                                                     int bh, int q0, int kbase, const int (&krow)[2], const float* sLse,
                                                     const float* sDelta, bool need_mask, int off, float sl2, int g4, int tq) {
+    // Query qi is visible from key row hh iff qlo[hh] <= qi < Sq (qlo = Sq when the key is past Sk).
+    int qlo[2];
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) qlo[hh] = krow[hh] >= p.Sk ? p.Sq : p.causal ? krow[hh] - off : 0;
 #pragma unroll
     for (int gi = 0; gi < BR / 32; ++gi) {
         uint32_t zb[8];
@@ -389,17 +410,18 @@ __device__ __forceinline__ void bwd_p_ds_transposed(float (&s)[BR / 8][4], float
 #pragma unroll
         for (int ntl = 0; ntl < 4; ++ntl) {
             const int nt = gi * 4 + ntl;
+            const int qc0 = nt * 8 + 2 * tq;   // the lane's first query column within the block
+            const float2 lse2 = *reinterpret_cast<const float2*>(sLse + qc0);
+            const float2 delta2 = *reinterpret_cast<const float2*>(sDelta + qc0);
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                const int qc = nt * 8 + 2 * tq + (e & 1);  // query column within block
-                const int qi = q0 + qc, kj = krow[e >> 1];
-                bool valid = true;
-                if (need_mask) valid = qi < p.Sq && kj < p.Sk && !(p.causal && kj > qi + off);
+                const int qi = q0 + qc0 + (e & 1);
+                const bool valid = !need_mask || (qi >= qlo[e >> 1] && qi < p.Sq);
                 const float z = !p.dropout ? 1.f : byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold)
                                                        ? p.keep_scale : 0.f;
-                const float P = valid ? exp2f(s[nt][e] * sl2 - sLse[qc]) : 0.f;
+                const float P = exp2_fast(valid ? s[nt][e] * sl2 - ((e & 1) ? lse2.y : lse2.x) : -INFINITY);
                 s[nt][e] = P * z;
-                dp[nt][e] = P * (dp[nt][e] * z - sDelta[qc]);
+                dp[nt][e] = P * (dp[nt][e] * z - ((e & 1) ? delta2.y : delta2.x));
             }
         }
     }
@@ -448,9 +470,8 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
     // buffer while step s computes.
     const BwdQuerySteps<BR> steps(p, hk, k0, off);
     const int n_steps = steps.count;
-    auto load_step = [&](int step, int buf) {
-        const int h = steps.head(step);
-        const int q0 = steps.q0(step);
+    auto load_step = [&](const typename BwdQuerySteps<BR>::Cursor& at, int buf) {
+        const int h = at.h, q0 = at.q0;
         const long long bh = (long long)b * p.Hq + h;
         load_tile_async<T, D, BR, NT>(sQbuf + buf * BR * LD,
                                       reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
@@ -460,22 +481,30 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
                                       p.do_seq_stride, q0, Sq, tid);
         load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
-    if (n_steps > 0) load_step(0, 0);
+    auto cur = steps.first(), next = cur;   // the step computed, the step loaded next
+    if (n_steps > 0) {
+        load_step(next, 0);
+        next.advance(steps);
+    }
     cp_async_commit();  // K, V and step 0
 
-    for (int step = 0; step < n_steps; ++step) {
+    for (int step = 0; step < n_steps; ++step, cur.advance(steps)) {
         const int buf = step & 1;
-        const int bh = b * p.Hq + steps.head(step);
-        const int q0 = steps.q0(step);
+        const int bh = b * p.Hq + cur.h;
+        const int q0 = cur.q0;
         const T* sQ = sQbuf + buf * BR * LD;
         const T* sdO = sdObuf + buf * BR * LD;
         const float* sLse = sLseBuf + buf * BR;
         const float* sDelta = sDeltaBuf + buf * BR;
         {
             __syncthreads();  // step-1's readers of the other buffer and of sdS are done
-            if (step + 1 < n_steps) load_step(step + 1, buf ^ 1);
+            if (step + 1 < n_steps) {
+                load_step(next, buf ^ 1);
+                next.advance(steps);
+            }
             cp_async_commit();
             cp_async_wait_one();  // this step's group has landed (the next one may still fly)
+            bwd_lse_to_log2<BR, NT>(sLseBuf + buf * BR, tid);
             __syncthreads();
 
             // ---- S^T = K Q^T and dP~^T = V dO^T : 16 keys x BR queries per warp

@@ -96,9 +96,8 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
 
     const BwdQuerySteps<BR> steps(p, hk, k0, off);
     const int n_steps = steps.count;
-    auto load_step = [&](int step, int buf) {
-        const int h = steps.head(step);
-        const int q0 = steps.q0(step);
+    auto load_step = [&](const typename BwdQuerySteps<BR>::Cursor& at, int buf) {
+        const int h = at.h, q0 = at.q0;
         const long long bh = (long long)b * p.Hq + h;
         load_tile_async<T, D, BR, NT>(sQbuf + buf * BR * LD,
                                       reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
@@ -108,22 +107,30 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
                                       p.do_seq_stride, q0, Sq, tid);
         load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
-    if (n_steps > 0) load_step(0, 0);
+    auto cur = steps.first(), next = cur;   // the step computed, the step loaded next
+    if (n_steps > 0) {
+        load_step(next, 0);
+        next.advance(steps);
+    }
     cp_async_commit();  // K, V and step 0
 
-    for (int step = 0; step < n_steps; ++step) {
+    for (int step = 0; step < n_steps; ++step, cur.advance(steps)) {
         const int buf = step & 1;
-        const int bh = b * p.Hq + steps.head(step);
-        const int q0 = steps.q0(step);
+        const int bh = b * p.Hq + cur.h;
+        const int q0 = cur.q0;
         const T* sQ = sQbuf + buf * BR * LD;
         const T* sdO = sdObuf + buf * BR * LD;
         const float* sLse = sLseBuf + buf * BR;
         const float* sDelta = sDeltaBuf + buf * BR;
 
         __syncthreads();  // the previous step's readers of the other buffer, sP and sdS are done
-        if (step + 1 < n_steps) load_step(step + 1, buf ^ 1);
+        if (step + 1 < n_steps) {
+            load_step(next, buf ^ 1);
+            next.advance(steps);
+        }
         cp_async_commit();
         cp_async_wait_one();  // this step's group has landed (the next one may still fly)
+        bwd_lse_to_log2<BR, NT>(sLseBuf + buf * BR, tid);
         __syncthreads();
 
         // ---- 1. S = Q K^T, dP~ = dO V^T: this warp's 32 queries x 32 keys
@@ -181,7 +188,7 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
                     const float z = !p.dropout ? 1.f
                                     : byte_kept(zb[2 * (nt >> 1) + (e >> 1)], 2 * (nt & 1) + (e & 1), p.drop_threshold)
                                         ? p.keep_scale : 0.f;
-                    const float P = valid ? exp2f(s[mt][nt][e] * sl2 - sLse[ql]) : 0.f;
+                    const float P = exp2_fast(valid ? s[mt][nt][e] * sl2 - sLse[ql] : -INFINITY);
                     pz[e] = P * z;
                     ds[e] = P * (dp[mt][nt][e] * z - sDelta[ql]);
                 }

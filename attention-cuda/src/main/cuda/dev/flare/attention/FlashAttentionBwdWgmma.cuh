@@ -128,9 +128,8 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
 
     const BwdQuerySteps<BR> steps(p, hk, k0, off);
     const int n_steps = steps.count;
-    auto load_step = [&](int step, int buf) {
-        const int h = steps.head(step);
-        const int q0 = steps.q0(step);
+    auto load_step = [&](const typename BwdQuerySteps<BR>::Cursor& at, int buf) {
+        const int h = at.h, q0 = at.q0;
         const long long bh = (long long)b * p.Hq + h;
         load_tile_swizzled<T, D, BR, NT>(sQbuf + buf * C::QO_BYTES,
                                          reinterpret_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride,
@@ -140,21 +139,29 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                                          p.do_seq_stride, q0, Sq, tid);
         load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
-    if (n_steps > 0) load_step(0, 0);
+    auto cur = steps.first(), next = cur;   // the step computed, the step loaded next
+    if (n_steps > 0) {
+        load_step(next, 0);
+        next.advance(steps);
+    }
     cp_async_commit();  // K, V and step 0
 
-    for (int step = 0; step < n_steps; ++step) {
+    for (int step = 0; step < n_steps; ++step, cur.advance(steps)) {
         const int buf = step & 1;
-        const int bh = b * p.Hq + steps.head(step);
-        const int q0 = steps.q0(step);
+        const int bh = b * p.Hq + cur.h;
+        const int q0 = cur.q0;
         const uint32_t sQ = sQbuf + buf * C::QO_BYTES, sdO = sdObuf + buf * C::QO_BYTES;
         const float* sLse = sLseBuf + buf * BR;
         const float* sDelta = sDeltaBuf + buf * BR;
 
         __syncthreads();   // the previous step's readers of the other buffers and of sdS are done
-        if (step + 1 < n_steps) load_step(step + 1, buf ^ 1);
+        if (step + 1 < n_steps) {
+            load_step(next, buf ^ 1);
+            next.advance(steps);
+        }
         cp_async_commit();
         cp_async_wait_one();   // this step's group has landed (the next one may still fly)
+        bwd_lse_to_log2<BR, NT>(sLseBuf + buf * BR, tid);
         fence_proxy_async();
         __syncthreads();
 

@@ -110,6 +110,23 @@ __host__ __device__ __forceinline__ bool dropout_keep(unsigned long long seed, u
     return ((w >> (8 * (col & 3))) & 0xffu) >= threshold;
 }
 
+// 2^x for the softmax and P: one MUFU.EX2 that flushes subnormal results to zero (PTX ex2.approx.ftz.f32). exp2f
+// without -ftz compiles to the same instruction wrapped in a range check and two scalings that keep subnormal
+// results, 4 more instructions per score element for values (below 2^-126) that do not change an fp32 sum or a bf16
+// product. Same error bound (2 ulp). 2^-inf = +0, which the masks rely on. FLARE_EXP2_FTZ=0 restores exp2f.
+#ifndef FLARE_EXP2_FTZ
+#define FLARE_EXP2_FTZ 1
+#endif
+__device__ __forceinline__ float exp2_fast(float x) {
+#if FLARE_EXP2_FTZ
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+#else
+    return exp2f(x);
+#endif
+}
+
 // v[k] <- v[k ^ x] for a runtime x in [0, N): log2(N) stages of conditional swaps (selects), so that an array that
 // lanes filled in lane-dependent order is read back with compile-time indices (no local memory).
 template <int N>
@@ -196,6 +213,10 @@ __device__ __forceinline__ uint32_t smem_u32(const void* p) {
 __device__ __forceinline__ void cp_async16(void* smem_dst, const void* gsrc, int src_bytes) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(smem_dst)), "l"(gsrc),
                  "r"(src_bytes));
+}
+// 4-byte cp.async (only .ca exists at that size); src_bytes 0 fills zeros.
+__device__ __forceinline__ void cp_async4(void* smem_dst, const void* gsrc, int src_bytes) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_u32(smem_dst)), "l"(gsrc), "r"(src_bytes));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }

@@ -76,13 +76,13 @@ __device__ __forceinline__ void fwd_online_softmax(float (&s)[BN / 8][4], float 
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
         const float m_new = fmaxf(mrow[hh], mx * sl2);
         const float m_use = (m_new == -INFINITY) ? 0.f : m_new;
-        const float corr = exp2f(mrow[hh] - m_use);
+        const float corr = exp2_fast(mrow[hh] - m_use);
         mrow[hh] = m_new;
         float ls = 0.f;
 #pragma unroll
         for (int nt = 0; nt < BN / 8; ++nt) {
-            const float p0 = exp2f(s[nt][2 * hh] * sl2 - m_use);
-            const float p1 = exp2f(s[nt][2 * hh + 1] * sl2 - m_use);
+            const float p0 = exp2_fast(s[nt][2 * hh] * sl2 - m_use);
+            const float p1 = exp2_fast(s[nt][2 * hh + 1] * sl2 - m_use);
             s[nt][2 * hh] = p0;
             s[nt][2 * hh + 1] = p1;
             ls += p0 + p1;
@@ -198,21 +198,47 @@ template <int D> struct FwdTcCfg {
     static_assert(BN % 32 == 0, "dropout_bytes_fwd covers 32-column groups");
 };
 
+// The 16-byte chunks of a [ROWS][D] tile that thread tid copies: chunk tid + i * NT, i < ITERS. When NT is a multiple
+// of the chunks per row (every D but 96), that is chunk column tid % CH of rows tid / CH + i * RSTEP: fixed per thread,
+// so the loaders below run a fixed count of iterations whose addresses step by constants (a loop from tid in steps
+// of NT kept a division per chunk and a runtime trip count).
+template <int D, int ROWS, int NT> struct TileChunks {
+    static constexpr int CH = D / 8;                       // 16-byte chunks per row
+    static constexpr int TOTAL = ROWS * CH;
+    static constexpr int ITERS = (TOTAL + NT - 1) / NT;
+    static constexpr bool WHOLE_ROWS = NT % CH == 0;
+    static constexpr int RSTEP = NT / CH;                  // rows between one thread's chunks (WHOLE_ROWS)
+    // Whether iteration i of thread tid has a chunk (all do when NT divides TOTAL).
+    __device__ __forceinline__ static bool has(int i, int tid) { return TOTAL % NT == 0 || i * NT + tid < TOTAL; }
+    // Row and first column (elements) of iteration i's chunk.
+    __device__ __forceinline__ static void at(int i, int tid, int& r, int& col) {
+        if constexpr (WHOLE_ROWS) {
+            r = tid / CH + i * RSTEP;
+            col = (tid % CH) * 8;
+        } else {
+            const int c = tid + i * NT;
+            r = c / CH;
+            col = (c % CH) * 8;
+        }
+    }
+};
+
+// cp.async of rows row0 .. row0 + ROWS - 1 (zeros past nvalid) into a [ROWS][D + 8] tile (16-byte padded rows).
 template <typename T, int D, int ROWS, int NT>
 __device__ __forceinline__ void load_tile_async(T* s, const T* g, long long seq_stride, int row0, int nvalid,
                                                 int tid) {
+    using TC = TileChunks<D, ROWS, NT>;
     constexpr int LD = D + 8;
-    constexpr int CH = D / 8;  // 16-byte chunks per row
 #pragma unroll
-    for (int c = tid; c < ROWS * CH; c += NT) {
-        int r = c / CH, ch = c % CH;
-        int gr = row0 + r;
-        bool ok = gr < nvalid;
-        const T* src = ok ? (g + (long long)gr * seq_stride + ch * 8) : g;
-        cp_async16(s + r * LD + ch * 8, src, ok ? 16 : 0);
+    for (int i = 0; i < TC::ITERS; ++i) {
+        if (!TC::has(i, tid)) break;
+        int r, col;
+        TC::at(i, tid, r, col);
+        const int gr = row0 + r;
+        const bool ok = gr < nvalid;
+        cp_async16(s + r * LD + col, ok ? g + (long long)gr * seq_stride + col : g, ok ? 16 : 0);
     }
 }
-
 template <typename T, int D>
 __device__ __forceinline__ void fwd_tc_kernel(const FlashFwdParams p) {
     using C = FwdTcCfg<D>;

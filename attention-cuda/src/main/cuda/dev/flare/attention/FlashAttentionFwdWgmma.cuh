@@ -61,13 +61,16 @@ template <int D> struct FwdWgmmaCfg {
 };
 
 // cp.async of rows row0 .. row0 + ROWS - 1 (zeros past nvalid) into a swizzled [ROWS][D] tile at smem address dst.
+// A thread's chunks sit RSTEP rows apart (TileChunks), so their swizzle is the same when RSTEP is a multiple of 8.
 template <typename T, int D, int ROWS, int NT>
 __device__ __forceinline__ void load_tile_swizzled(uint32_t dst, const T* g, long long seq_stride, int row0, int nvalid,
                                                    int tid) {
-    constexpr int CH = D / 8;   // 16-byte chunks per row
+    using TC = TileChunks<D, ROWS, NT>;
 #pragma unroll
-    for (int c = tid; c < ROWS * CH; c += NT) {
-        const int r = c / CH, col = (c % CH) * 8;
+    for (int i = 0; i < TC::ITERS; ++i) {
+        if (!TC::has(i, tid)) break;
+        int r, col;
+        TC::at(i, tid, r, col);
         const int gr = row0 + r;
         const bool ok = gr < nvalid;
         const T* src = ok ? g + (long long)gr * seq_stride + col : g;
@@ -75,7 +78,6 @@ __device__ __forceinline__ void load_tile_swizzled(uint32_t dst, const T* g, lon
                      "r"(ok ? 16 : 0));
     }
 }
-
 template <typename T, int D>
 __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
