@@ -1,6 +1,7 @@
 # CPU check: the lane-shared Philox dropout bytes of fwd_tc_kernel (dropout_bytes_fwd) and bwd_dkdv_tc_kernel
 # (dropout_bytes_bwd) give the keep/drop decisions of the direct definition (dropout_keep, docs/attention.md), and so
-# do the wgmma forward's packed masks (kept_bytes, then prmt's sign-replicate mode: fwd_dropout_packed).
+# do the wgmma forward's packed masks (fwd_dropout_packed: kept_bytes, then prmt's sign-replicate mode; or
+# keep_mask_f16x2's byte permute and f16x2 compare).
 # Emulates one warp's shuffles, byte permutes and xor_permute exactly as written. Run: python3 dropout_check.py
 M=0xffffffff
 def philox(c,k0,k1):
@@ -34,6 +35,13 @@ def prmt_sign(x,s):  # PTX prmt.b32 default mode with y = 0: a selector nibble's
         n=(s>>(4*i))&0xf; byte=b[n&7]
         r|=((0xff if byte&0x80 else 0) if n&8 else byte)<<(8*i)
     return r
+def keep_mask_f16x2(v,lo,thr):  # FlashAttentionCommon.cuh: bytes below zero bytes, then set.ge.u32.f16x2 (no .ftz)
+    h=byte_perm(v,0,0x4342 if lo else 0x4140); r=0
+    for half in range(2):
+        x=(h>>(16*half))&0xffff
+        assert x<0x7c00 and thr<0x7c00   # finite non-negative f16 (subnormals too) order as their bit patterns
+        r|=(0xffff if x>=thr else 0)<<(16*half)
+    return r
 seed=0x0123456789abcdef; k0=seed&M; k1=seed>>32; bh=5; off=9
 def keep(row,col,thr):  # the direct definition
     c=philox([col>>4,row,bh,off],k0,k1); w=c[(col>>2)&3]
@@ -64,11 +72,11 @@ for thr in (0,1,26,127,128,129,255,256):
           for hh in range(2):
             kb=kept_bytes(v[2*u+hh],thr)
             for t in range(2):
-              mask=prmt_sign(kb,0xbbaa if t else 0x9988)
-              for half in range(2):
-                col=col0+(2*u+t)*8+2*tq+half; row=rows[hh]
-                bad+=(((mask>>(16*half))&0xffff)==0xffff)!=keep(row,col,thr); n+=1
-                bad+=((mask>>(16*half))&0xffff) not in (0,0xffff); n+=1
+              for mask in (prmt_sign(kb,0xbbaa if t else 0x9988), keep_mask_f16x2(v[2*u+hh],2*t,thr)):
+                for half in range(2):
+                  col=col0+(2*u+t)*8+2*tq+half; row=rows[hh]
+                  bad+=(((mask>>(16*half))&0xffff)==0xffff)!=keep(row,col,thr); n+=1
+                  bad+=((mask>>(16*half))&0xffff) not in (0,0xffff); n+=1
   # backward: warp keys kbase..kbase+15, 32 queries from qg0; lane (g4, tq)
   for kbase in (0,16,48):
     for qg0 in (0,32,64):

@@ -125,12 +125,19 @@ __device__ __forceinline__ void fwd_dropout_apply(float (&s)[BN / 8][4], const u
 
 // Dropout on P's packed A fragments (fwd_p_fragment's layout), one 32-key group of bytes at a time: a[kk][hh] holds
 // row g + 8 hh, columns 2tq, 2tq + 1 of n8-tile 2kk (bytes 0, 1 of v[2u + hh], kk = 2gi + u), a[kk][2 + hh] those of
-// tile 2kk + 1 (bytes 2, 3). kept_bytes sets bit 7 of each kept byte; kept_mask_pair widens it to the 16-bit mask of
-// its element. Bitwise the same result as fwd_dropout_apply before the packing.
-template <int BN>
+// tile 2kk + 1 (bytes 2, 3). The 16-bit mask of each element comes from keep_mask_f16x2 (see FLARE_FWD_DROPOUT_HSET2_MAX_D),
+// or from kept_bytes (bit 7 of each kept byte) widened by kept_mask_pair. Bitwise the same result as
+// fwd_dropout_apply before the packing; dropout_check.py emulates both.
+// keep_mask_f16x2 is used up to head dim FLARE_FWD_DROPOUT_HSET2_MAX_D: at D=128 (64-key blocks) ptxas spilled 20
+// bytes with it (build-support/kernel-sizes.sh), at D=64 it saves 56 instructions and spills nothing. 0: never.
+#ifndef FLARE_FWD_DROPOUT_HSET2_MAX_D
+#define FLARE_FWD_DROPOUT_HSET2_MAX_D 64
+#endif
+template <int BN, int D>
 __device__ __forceinline__ void fwd_dropout_packed(const FlashFwdParams& p, int bh, int n0, const int (&rows)[2], int tq,
                                                    uint32_t (&a)[BN / 16][4]) {
     const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
+    const uint32_t thr2 = p.drop_threshold * 0x10001u;
 #pragma unroll
     for (int gi = 0; gi < BN / 32; ++gi) {
         uint32_t v[4];
@@ -139,9 +146,14 @@ __device__ __forceinline__ void fwd_dropout_packed(const FlashFwdParams& p, int 
         for (int u = 0; u < 2; ++u)
 #pragma unroll
             for (int hh = 0; hh < 2; ++hh) {
-                const uint32_t kept = kept_bytes(v[2 * u + hh], p.drop_threshold);
-                a[2 * gi + u][hh] &= kept_mask_pair<0>(kept);
-                a[2 * gi + u][2 + hh] &= kept_mask_pair<2>(kept);
+                if constexpr (D <= FLARE_FWD_DROPOUT_HSET2_MAX_D) {
+                    a[2 * gi + u][hh] &= keep_mask_f16x2<0>(v[2 * u + hh], thr2);
+                    a[2 * gi + u][2 + hh] &= keep_mask_f16x2<2>(v[2 * u + hh], thr2);
+                } else {
+                    const uint32_t kept = kept_bytes(v[2 * u + hh], p.drop_threshold);
+                    a[2 * gi + u][hh] &= kept_mask_pair<0>(kept);
+                    a[2 * gi + u][2 + hh] &= kept_mask_pair<2>(kept);
+                }
             }
     }
 }

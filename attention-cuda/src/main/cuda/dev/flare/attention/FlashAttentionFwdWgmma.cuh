@@ -157,7 +157,7 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         uint32_t a[BN / 16][4];
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) fwd_p_fragment<T, BN>(s, kk, a[kk]);
-        if (p.dropout && FLARE_FWD_WGMMA_DROPOUT_PACKED) fwd_dropout_packed<BN>(p, bh, n0, rows, tq, a);
+        if (p.dropout && FLARE_FWD_WGMMA_DROPOUT_PACKED) fwd_dropout_packed<BN, D>(p, bh, n0, rows, tq, a);
         wgmma_fence_operands(o);   // O's rescale and P's packing stay before the fence
         wgmma_fence_operands(a);
         wgmma_fence();
