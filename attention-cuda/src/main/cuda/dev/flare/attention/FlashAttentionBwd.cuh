@@ -394,16 +394,11 @@ __device__ __forceinline__ void bwd_lse_to_log2(float* sLse, int tid) {
 // P, dropout and dS of one warp's transposed scores (rows: its 16 keys kbase .., krow[hh] = kbase + g4 + 8 hh;
 // columns: BR queries from q0, in the mma accumulator layout), in place: s <- P∘Z, dp <- dS = P (Z dP~ - delta).
 // sLse holds lse * log2e and sDelta delta of the BR queries (8-byte aligned: a lane reads its two columns at once).
-// Every lane must call it (dropout_bytes_bwd shuffles). DROPOUT and MASK: 0 / 1 fix p.dropout and need_mask at compile
-// time (FLARE_BWD_PDS_SPECIALIZE=1: four copies of this loop, each without the other cases' instructions), 2 reads them
-// at run time (one copy).
-template <int BR, int DROPOUT, int MASK>
-__device__ __forceinline__ void bwd_p_ds_transposed_impl(float (&s)[BR / 8][4], float (&dp)[BR / 8][4],
-                                                         const FlashBwdParams& p, int bh, int q0, int kbase,
-                                                         const int (&krow)[2], const float* sLse, const float* sDelta,
-                                                         bool need_mask, int off, float sl2, int g4, int tq) {
-    const bool dropout = DROPOUT == 2 ? p.dropout != 0 : DROPOUT == 1;
-    const bool mask = MASK == 2 ? need_mask : MASK == 1;
+// Every lane must call it (dropout_bytes_bwd shuffles).
+template <int BR>
+__device__ __forceinline__ void bwd_p_ds_transposed(float (&s)[BR / 8][4], float (&dp)[BR / 8][4], const FlashBwdParams& p,
+                                                    int bh, int q0, int kbase, const int (&krow)[2], const float* sLse,
+                                                    const float* sDelta, bool need_mask, int off, float sl2, int g4, int tq) {
     // Query qi is visible from key row hh iff qlo[hh] <= qi < Sq (qlo = Sq when the key is past Sk).
     int qlo[2];
 #pragma unroll
@@ -411,7 +406,7 @@ __device__ __forceinline__ void bwd_p_ds_transposed_impl(float (&s)[BR / 8][4], 
 #pragma unroll
     for (int gi = 0; gi < BR / 32; ++gi) {
         uint32_t zb[8];
-        if (dropout) dropout_bytes_bwd(p, bh, q0 + gi * 32, kbase, g4, tq, zb);
+        if (p.dropout) dropout_bytes_bwd(p, bh, q0 + gi * 32, kbase, g4, tq, zb);
 #pragma unroll
         for (int ntl = 0; ntl < 4; ++ntl) {
             const int nt = gi * 4 + ntl;
@@ -421,39 +416,15 @@ __device__ __forceinline__ void bwd_p_ds_transposed_impl(float (&s)[BR / 8][4], 
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int qi = q0 + qc0 + (e & 1);
-                const bool valid = !mask || (qi >= qlo[e >> 1] && qi < p.Sq);
+                const bool valid = !need_mask || (qi >= qlo[e >> 1] && qi < p.Sq);
+                const float z = !p.dropout ? 1.f : byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold)
+                                                       ? p.keep_scale : 0.f;
                 const float P = exp2_fast(valid ? s[nt][e] * sl2 - ((e & 1) ? lse2.y : lse2.x) : -INFINITY);
-                const float delta = (e & 1) ? delta2.y : delta2.x;
-                if (dropout) {
-                    const float z = byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold) ? p.keep_scale : 0.f;
-                    s[nt][e] = P * z;
-                    dp[nt][e] = P * (dp[nt][e] * z - delta);
-                } else {
-                    s[nt][e] = P;
-                    dp[nt][e] = P * (dp[nt][e] - delta);
-                }
+                s[nt][e] = P * z;
+                dp[nt][e] = P * (dp[nt][e] * z - ((e & 1) ? delta2.y : delta2.x));
             }
         }
     }
-}
-#ifndef FLARE_BWD_PDS_SPECIALIZE
-#define FLARE_BWD_PDS_SPECIALIZE 1
-#endif
-template <int BR>
-__device__ __forceinline__ void bwd_p_ds_transposed(float (&s)[BR / 8][4], float (&dp)[BR / 8][4], const FlashBwdParams& p,
-                                                    int bh, int q0, int kbase, const int (&krow)[2], const float* sLse,
-                                                    const float* sDelta, bool need_mask, int off, float sl2, int g4, int tq) {
-#if FLARE_BWD_PDS_SPECIALIZE
-    if (p.dropout) {
-        if (need_mask) bwd_p_ds_transposed_impl<BR, 1, 1>(s, dp, p, bh, q0, kbase, krow, sLse, sDelta, true, off, sl2, g4, tq);
-        else bwd_p_ds_transposed_impl<BR, 1, 0>(s, dp, p, bh, q0, kbase, krow, sLse, sDelta, false, off, sl2, g4, tq);
-    } else {
-        if (need_mask) bwd_p_ds_transposed_impl<BR, 0, 1>(s, dp, p, bh, q0, kbase, krow, sLse, sDelta, true, off, sl2, g4, tq);
-        else bwd_p_ds_transposed_impl<BR, 0, 0>(s, dp, p, bh, q0, kbase, krow, sLse, sDelta, false, off, sl2, g4, tq);
-    }
-#else
-    bwd_p_ds_transposed_impl<BR, 2, 2>(s, dp, p, bh, q0, kbase, krow, sLse, sDelta, need_mask, off, sl2, g4, tq);
-#endif
 }
 
 template <typename T, int D>

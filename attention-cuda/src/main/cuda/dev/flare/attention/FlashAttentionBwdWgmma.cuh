@@ -46,6 +46,11 @@
 #define FLARE_BWD_WGMMA_WGS_D128 2
 #endif
 
+// dS^T to shared memory by stmatrix, one instruction per 16 x 16 fragment (1), or by 4 st.shared.b32 (0).
+#ifndef FLARE_BWD_DS_STMATRIX
+#define FLARE_BWD_DS_STMATRIX 1
+#endif
+
 namespace flare_attn {
 
 template <int D> struct BwdWgmmaCfg {
@@ -189,6 +194,13 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
             fwd_p_fragment<T, BR>(dp, kk, ad[kk]);
         }
         if (!p.deterministic) {
+#if FLARE_BWD_DS_STMATRIX
+            // ad[kk][j] is 8x8 matrix j of the warp's 16 keys x queries 16 kk ..: rows + 8 (j & 1), columns + 8 (j >> 1);
+            // lane l gives row l & 7 of matrix l >> 3 (a whole 16-byte chunk of the swizzled tile)
+            const int mr = wg * 64 + warp * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), mc = (lane >> 4) * 8;
+#pragma unroll
+            for (int kk = 0; kk < BR / 16; ++kk) stmatrix_x4(sdS + swz_offset(BC, mr, kk * 16 + mc), ad[kk]);
+#else
             const int r0 = wg * 64 + warp * 16 + g4;   // key row in the dS^T tile
 #pragma unroll
             for (int kk = 0; kk < BR / 16; ++kk) {
@@ -198,6 +210,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                 asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sdS + swz_offset(BC, r0, c + 8)), "r"(ad[kk][2]));
                 asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sdS + swz_offset(BC, r0 + 8, c + 8)), "r"(ad[kk][3]));
             }
+#endif
             fence_proxy_async();
         }
 

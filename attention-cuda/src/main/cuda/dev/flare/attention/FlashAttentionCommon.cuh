@@ -248,6 +248,14 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) 
                  : "r"(smem_u32(p)));
 }
 
+// sm_90: stores four 8x8 16-bit matrices; register j of a lane holds row lane / 4, columns 2 (lane % 4) .. + 1 of matrix
+// j (the mma accumulator layout packed to pairs), and lanes 8j .. 8j + 7 give the shared addresses of matrix j's rows.
+__device__ __forceinline__ void stmatrix_x4(uint32_t smem_addr, const uint32_t (&r)[4]) {
+    asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(smem_addr), "r"(r[0]),
+                 "r"(r[1]), "r"(r[2]), "r"(r[3])
+                 : "memory");
+}
+
 __device__ __forceinline__ int causal_offset(int causal, int Sq, int Sk) {
     return causal == 2 ? (Sk - Sq) : 0;
 }
