@@ -41,7 +41,8 @@
 #endif
 // Warpgroups per CTA at D = 128: 2 (128 keys, one CTA per SM: its warpgroups meet at every step's barriers, so the
 // tensor cores idle through both softmaxes) or 1 (64 keys, 2 CTAs per SM at up to 255 registers, each CTA on its own
-// schedule; twice the Q/dO loads and dQ atomics per key). 1 measured 5-10% slower on an H100 (2026-12-07 11:02).
+// schedule; twice the Q/dO loads and dQ atomics per key). 1 measured 5-10% slower on an H100 (2026-12-07 11:02), and
+// 14-23% slower after the instruction cuts (16:25).
 #ifndef FLARE_BWD_WGMMA_WGS_D128
 #define FLARE_BWD_WGMMA_WGS_D128 2
 #endif

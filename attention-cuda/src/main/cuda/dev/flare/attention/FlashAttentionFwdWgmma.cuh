@@ -43,8 +43,10 @@
 // overlaps the product), then applied to the packed P as fwd_dropout_packed does; they stay live through the softmax
 // (BN / 8 registers), for head dims D >= FLARE_FWD_DROPOUT_OVERLAP_MIN_D. Otherwise fwd_dropout_packed after the
 // softmax, a 32-key group at a time. At D=64 (128-key blocks) ptxas spills 40 bytes with the overlap, none at D=128.
+// Off by default: on an H100 (2026-12-07 16:25, harness --bench, same call) it was slower at both head dims, with
+// dropout (D=128: 280 -> 275 TFLOP/s forward; D=64: 228 -> 212) and without (D=128 S=4096: 503 -> 485).
 #ifndef FLARE_FWD_DROPOUT_OVERLAP_MIN_D
-#define FLARE_FWD_DROPOUT_OVERLAP_MIN_D 128
+#define FLARE_FWD_DROPOUT_OVERLAP_MIN_D (1 << 30)
 #endif
 // Whether flash_fwd_* runs this kernel for D = 64 and 128 (in sm_90a device code, and in host code, which plans
 // launches for sm_90a: the harness). Java reads the choice from flash_launch_config.
