@@ -7,8 +7,6 @@
 #   base  the working tree's defaults
 #   m1    base without the Hopper kernels (FLARE_FWD_WGMMA=0 FLARE_BWD_WGMMA=0: the mma.sync kernels sm_90 without
 #         the `a` features and, with other tile limits, sm_80 run)
-#   x0    base without the forward's dropout/S overlap (FLARE_FWD_DROPOUT_OVERLAP_MIN_D=1<<30)
-#   o2    base with that overlap at D=64 too (FLARE_FWD_DROPOUT_OVERLAP_MIN_D=64; ptxas spills 40 bytes there)
 #   b2    base with one warpgroup (64 keys) per wgmma dK/dV CTA at D = 128, 2 CTAs per SM (FLARE_BWD_WGMMA_WGS_D128=1)
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and the full correctness
 # checks; Nsight Compute profiles base's forward and dK/dV kernels at S=4096. Then the layer-norm
@@ -24,16 +22,13 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     harness() { "$NVCC" "${flags[@]}" "${@:2}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
-    variants=(base m1 x0 o2 b2)
+    variants=(base m1 b2)
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
     fi
     harness base &
     harness m1 -DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0 &
-    wait
-    harness x0 "-DFLARE_FWD_DROPOUT_OVERLAP_MIN_D=(1<<30)" &
-    harness o2 -DFLARE_FWD_DROPOUT_OVERLAP_MIN_D=64 &
     wait
     harness b2 -DFLARE_BWD_WGMMA_WGS_D128=1 &
     inc=(-I core-tensor/src/main/cuda)
@@ -47,10 +42,10 @@ case "${1:-}" in
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
     timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
-    for v in ref base x0 o2 b2; do [[ -x $bin/fh_$v ]] || continue
+    for v in ref base b2; do [[ -x $bin/fh_$v ]] || continue
       echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 512,1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in m1 o2 b2; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
+    for v in m1 b2; do timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
     for v in ln_bench ln_bench_b4; do echo "### $v"; timeout 60 "$bin/$v"; done 2>&1 | tee "$out/ln-bench.log"
     timeout 60 "$bin/bias_bench" 2>&1 | tee "$out/bias-bench.log"

@@ -134,32 +134,27 @@ __device__ __forceinline__ void fwd_dropout_apply(float (&s)[BN / 8][4], const u
 #define FLARE_FWD_DROPOUT_HSET2_MAX_D 64
 #endif
 template <int BN, int D>
-__device__ __forceinline__ void fwd_dropout_mask_group(const uint32_t (&v)[4], int gi, uint32_t threshold,
-                                                       uint32_t (&a)[BN / 16][4]) {
-#pragma unroll
-    for (int u = 0; u < 2; ++u)
-#pragma unroll
-        for (int hh = 0; hh < 2; ++hh) {
-            if constexpr (D <= FLARE_FWD_DROPOUT_HSET2_MAX_D) {
-                const uint32_t thr2 = threshold * 0x10001u;
-                a[2 * gi + u][hh] &= keep_mask_f16x2<0>(v[2 * u + hh], thr2);
-                a[2 * gi + u][2 + hh] &= keep_mask_f16x2<2>(v[2 * u + hh], thr2);
-            } else {
-                const uint32_t kept = kept_bytes(v[2 * u + hh], threshold);
-                a[2 * gi + u][hh] &= kept_mask_pair<0>(kept);
-                a[2 * gi + u][2 + hh] &= kept_mask_pair<2>(kept);
-            }
-        }
-}
-template <int BN, int D>
 __device__ __forceinline__ void fwd_dropout_packed(const FlashFwdParams& p, int bh, int n0, const int (&rows)[2], int tq,
                                                    uint32_t (&a)[BN / 16][4]) {
     const uint32_t k0 = (uint32_t)(p.seed & 0xffffffffull), k1 = (uint32_t)(p.seed >> 32);
+    const uint32_t thr2 = p.drop_threshold * 0x10001u;
 #pragma unroll
     for (int gi = 0; gi < BN / 32; ++gi) {
         uint32_t v[4];
         dropout_bytes_fwd(k0, k1, p.offset_lo, bh, n0 + gi * 32, rows[0], rows[1], tq, v);
-        fwd_dropout_mask_group<BN, D>(v, gi, p.drop_threshold, a);
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+            for (int hh = 0; hh < 2; ++hh) {
+                if constexpr (D <= FLARE_FWD_DROPOUT_HSET2_MAX_D) {
+                    a[2 * gi + u][hh] &= keep_mask_f16x2<0>(v[2 * u + hh], thr2);
+                    a[2 * gi + u][2 + hh] &= keep_mask_f16x2<2>(v[2 * u + hh], thr2);
+                } else {
+                    const uint32_t kept = kept_bytes(v[2 * u + hh], p.drop_threshold);
+                    a[2 * gi + u][hh] &= kept_mask_pair<0>(kept);
+                    a[2 * gi + u][2 + hh] &= kept_mask_pair<2>(kept);
+                }
+            }
     }
 }
 

@@ -39,15 +39,6 @@
 #ifndef FLARE_FWD_WGMMA_DROPOUT_PACKED
 #define FLARE_FWD_WGMMA_DROPOUT_PACKED 1
 #endif
-// 1: the dropout bytes of a key block are computed between issuing S = Q K^T and waiting for it (the Philox work
-// overlaps the product), then applied to the packed P as fwd_dropout_packed does; they stay live through the softmax
-// (BN / 8 registers), for head dims D >= FLARE_FWD_DROPOUT_OVERLAP_MIN_D. Otherwise fwd_dropout_packed after the
-// softmax, a 32-key group at a time. At D=64 (128-key blocks) ptxas spills 40 bytes with the overlap, none at D=128.
-// Off by default: on an H100 (2026-12-07 16:25, harness --bench, same call) it was slower at both head dims, with
-// dropout (D=128: 280 -> 275 TFLOP/s forward; D=64: 228 -> 212) and without (D=128 S=4096: 503 -> 485).
-#ifndef FLARE_FWD_DROPOUT_OVERLAP_MIN_D
-#define FLARE_FWD_DROPOUT_OVERLAP_MIN_D (1 << 30)
-#endif
 // Whether flash_fwd_* runs this kernel for D = 64 and 128 (in sm_90a device code, and in host code, which plans
 // launches for sm_90a: the harness). Java reads the choice from flash_launch_config.
 #ifndef FLARE_FWD_WGMMA
@@ -149,16 +140,6 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         }
         wgmma_commit();
         const int n0 = j * BN;
-        // the block's dropout bytes while S = Q K^T runs on the tensor cores; the empty asm keeps them before the wait
-        constexpr bool kOverlapDropout = D >= FLARE_FWD_DROPOUT_OVERLAP_MIN_D;
-        uint32_t zb[BN / 32][4];
-        if (kOverlapDropout && p.dropout) {
-            fwd_dropout_bytes<BN>(p, bh, n0, rows, tq, zb);
-#pragma unroll
-            for (int gi = 0; gi < BN / 32; ++gi)
-#pragma unroll
-                for (int w = 0; w < 4; ++w) asm volatile("" : "+r"(zb[gi][w])::"memory");
-        }
         wgmma_wait<0>();
         wgmma_fence_operands(s);
 
@@ -176,12 +157,7 @@ __device__ __forceinline__ void fwd_wgmma_kernel(const FlashFwdParams p) {
         uint32_t a[BN / 16][4];
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) fwd_p_fragment<T, BN>(s, kk, a[kk]);
-        if (kOverlapDropout && p.dropout) {
-#pragma unroll
-            for (int gi = 0; gi < BN / 32; ++gi) fwd_dropout_mask_group<BN, D>(zb[gi], gi, p.drop_threshold, a);
-        } else if (p.dropout && FLARE_FWD_WGMMA_DROPOUT_PACKED) {
-            fwd_dropout_packed<BN, D>(p, bh, n0, rows, tq, a);
-        }
+        if (p.dropout && FLARE_FWD_WGMMA_DROPOUT_PACKED) fwd_dropout_packed<BN, D>(p, bh, n0, rows, tq, a);
         wgmma_fence_operands(o);   // O's rescale and P's packing stay before the fence
         wgmma_fence_operands(a);
         wgmma_fence();
