@@ -7,7 +7,7 @@
 //        flash_harness --all      checks, then benchmark
 // Options: --simt-fwd (force the SIMT forward), --no-tc-bwd (skip the tensor-core dK/dV kernel),
 //          --max-cases N, --case N (run one case by index), --bench-seqs 1024,4096 (bench only these S),
-//          --bench-dims 32 (bench only these D, no dropout rows), --bench-no-simt (no SIMT backward column). -DFLARE_BWD_TC_WARPS=8 builds the 8-warp dK/dV CTA.
+//          --bench-dims 32 (bench only these D, no dropout rows), --bench-no-simt (no SIMT backward column), --bench-dropout 0.1 (every row with dropout). -DFLARE_BWD_TC_WARPS=8 builds the 8-warp dK/dV CTA.
 #include "FlashAttentionKernels.cu"
 
 #include <cmath>
@@ -37,6 +37,7 @@ static int g_only_case = -1;           // --case N
 static std::vector<int> g_bench_seqs;  // --bench-seqs 1024,4096: bench only these S (default 512..16384)
 static std::vector<int> g_bench_dims;  // --bench-dims 32,64: bench only these D (default 64, 128)
 static bool g_bench_no_simt = false;   // --bench-no-simt: skip the SIMT backward's bench column
+static float g_bench_dropout = 0.f;    // --bench-dropout 0.1: every bench row with this dropout
 
 enum DType { BF16 = 0, F16 = 1, F32 = 2 };
 static const char* dt_name(DType d) { return d == BF16 ? "bf16" : d == F16 ? "f16" : "f32"; }
@@ -639,7 +640,7 @@ static void bench() {
     std::vector<BC> list;
     for (int D : g_bench_dims.empty() ? std::vector<int>{64, 128} : g_bench_dims)
         for (int S : g_bench_seqs.empty() ? std::vector<int>{512, 1024, 2048, 4096, 8192, 16384} : g_bench_seqs)
-            for (int causal : {0, 1}) list.push_back({D, S, causal, 0.f});
+            for (int causal : {0, 1}) list.push_back({D, S, causal, g_bench_dropout});
     if (g_bench_dims.empty()) {
         list.push_back({64, 2048, 1, 0.1f});
         list.push_back({128, 2048, 1, 0.1f});
@@ -735,6 +736,7 @@ int main(int argc, char** argv) {
         else if (!strcmp(argv[i], "--max-cases") && i + 1 < argc) g_max_cases = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--case") && i + 1 < argc) g_only_case = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bench-no-simt")) g_bench_no_simt = true;
+        else if (!strcmp(argv[i], "--bench-dropout") && i + 1 < argc) g_bench_dropout = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--bench-dims") && i + 1 < argc) {
             for (char* t = strtok(argv[++i], ","); t != nullptr; t = strtok(nullptr, ",")) g_bench_dims.push_back(atoi(t));
         } else if (!strcmp(argv[i], "--bench-seqs") && i + 1 < argc) {
