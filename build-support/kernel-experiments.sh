@@ -11,7 +11,7 @@
 #   o2    o1 with 2 CTAs per SM at D = 64 (FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D=2, no spill)
 #   o3    o2 with dQ's atomics deferred to the next step (FLARE_BWD_WGMMA_DQ_DEFER=1)
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and the full correctness
-# checks; Nsight Compute counts base's forward instructions with and without dropout (S=2048), then (unless EXP_QUICK=1)
+# checks (EXP_VARIANTS="base o2": only those); Nsight Compute counts base's forward instructions with and without dropout (S=2048), then (unless EXP_QUICK=1)
 # profiles base's forward and dK/dV kernels at S=4096, the layer-norm launch variants (layernorm_launch_bench.cu,
 # default and 4 blocks/SM) and the bias add (bias_add_bench.cu). The runs of 2026-12-07 (other variants then) are in
 # docs/benchmarks.md.
@@ -48,10 +48,10 @@ case "${1:-}" in
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
     timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
-    for v in ref base o1 o2 o3; do [[ -x $bin/fh_$v ]] || continue
+    for v in ${EXP_VARIANTS:-ref base o1 o2 o3}; do [[ -x $bin/fh_$v ]] || continue
       echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 512,1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in m1 o1 o2 o3; do [[ -x $bin/fh_$v ]] || continue
+    for v in m1 ${EXP_VARIANTS:-o1 o2 o3}; do [[ $v != base && -x $bin/fh_$v ]] || continue
       timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     # The forward's instructions with and without dropout (first launch: S=2048, not causal)
     for d in 64 128; do for pdrop in 0 0.1; do
