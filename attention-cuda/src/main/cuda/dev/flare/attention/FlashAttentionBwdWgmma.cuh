@@ -54,8 +54,15 @@
 
 // Overlap within a step (1): S^T and dP~^T are committed as two groups, P is computed while dP~^T's product runs, and
 // dV += (P∘Z)^T dO is issued before dS, which then runs beside it; 0: both products, one wait, then P and dS together.
+// FLARE_BWD_WGMMA_OVERLAP sets both head dims; _SMALL_D (D = 64) and _D128 one each.
 #ifndef FLARE_BWD_WGMMA_OVERLAP
 #define FLARE_BWD_WGMMA_OVERLAP 0
+#endif
+#ifndef FLARE_BWD_WGMMA_OVERLAP_SMALL_D
+#define FLARE_BWD_WGMMA_OVERLAP_SMALL_D FLARE_BWD_WGMMA_OVERLAP
+#endif
+#ifndef FLARE_BWD_WGMMA_OVERLAP_D128
+#define FLARE_BWD_WGMMA_OVERLAP_D128 FLARE_BWD_WGMMA_OVERLAP
 #endif
 // With the overlap at D = 64 (one warpgroup per CTA): dQ's product is left running at the end of a step and its
 // atomics are done in the next step, after that step's S^T and dP~^T products are issued (1); 0: wait, then atomics.
@@ -76,6 +83,7 @@ template <int D> struct BwdWgmmaCfg {
     // dQ = dS K in 64-wide d halves: with 2 warpgroups at D = 128 warpgroup w takes half w over all BC keys; otherwise
     // each warpgroup takes every half (one after the other) over its own 64 keys.
     static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
+    static constexpr bool OVERLAP = D == 64 ? FLARE_BWD_WGMMA_OVERLAP_SMALL_D : FLARE_BWD_WGMMA_OVERLAP_D128;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
     // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); 1 KiB to align to the swizzle atom
     static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + 1024;
@@ -214,7 +222,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
     // FLARE_BWD_WGMMA_DQ_DEFER: the previous step's dQ product (running) and where its atomics go
-    constexpr bool kDeferDq = FLARE_BWD_WGMMA_DQ_DEFER && FLARE_BWD_WGMMA_OVERLAP && D == 64 && C::NWG == 1;
+    constexpr bool kDeferDq = FLARE_BWD_WGMMA_DQ_DEFER && C::OVERLAP && D == 64 && C::NWG == 1;
     float dq_held[8][4];
     float* dq_held_dst = p.dq_accum;
     int dq_held_q0 = 0;
@@ -255,7 +263,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         const auto need_mask = [&] { return (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (kw0 + 15 > q0 + off)); };
         uint32_t ap[BR / 16][4], ad[BR / 16][4];
         wgmma_fence();
-        if constexpr (FLARE_BWD_WGMMA_OVERLAP) {
+        if constexpr (C::OVERLAP) {
 #pragma unroll
             for (int kk = 0; kk < D / 16; ++kk) score_step(s, 0, kk);
             // ---- 2a. P while dP~^T's product runs; dV += (P∘Z)^T dO issued; dS beside it
@@ -331,7 +339,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < BR / 16; ++kk) {
-            if constexpr (!FLARE_BWD_WGMMA_OVERLAP)
+            if constexpr (!C::OVERLAP)
                 WgmmaOp<T, D>::rs(dv, ap[kk], wgmma_desc(sdO + kk * 2048, BR * 128, 1024));
             WgmmaOp<T, D>::rs(dk, ad[kk], wgmma_desc(sQ + kk * 2048, BR * 128, 1024));
         }
