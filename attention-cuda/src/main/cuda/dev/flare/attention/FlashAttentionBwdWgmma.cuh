@@ -52,24 +52,6 @@
 #define FLARE_BWD_DS_STMATRIX 1
 #endif
 
-// Overlap within a step (1): S^T and dP~^T are committed as two groups, P is computed while dP~^T's product runs, and
-// dV += (P∘Z)^T dO is issued before dS, which then runs beside it; 0: both products, one wait, then P and dS together.
-// FLARE_BWD_WGMMA_OVERLAP sets both head dims; _SMALL_D (D = 64) and _D128 one each.
-#ifndef FLARE_BWD_WGMMA_OVERLAP
-#define FLARE_BWD_WGMMA_OVERLAP 0
-#endif
-#ifndef FLARE_BWD_WGMMA_OVERLAP_SMALL_D
-#define FLARE_BWD_WGMMA_OVERLAP_SMALL_D FLARE_BWD_WGMMA_OVERLAP
-#endif
-#ifndef FLARE_BWD_WGMMA_OVERLAP_D128
-#define FLARE_BWD_WGMMA_OVERLAP_D128 FLARE_BWD_WGMMA_OVERLAP
-#endif
-// With the overlap at D = 64 (one warpgroup per CTA): dQ's product is left running at the end of a step and its
-// atomics are done in the next step, after that step's S^T and dP~^T products are issued (1); 0: wait, then atomics.
-#ifndef FLARE_BWD_WGMMA_DQ_DEFER
-#define FLARE_BWD_WGMMA_DQ_DEFER 0
-#endif
-
 namespace flare_attn {
 
 template <int D> struct BwdWgmmaCfg {
@@ -83,7 +65,6 @@ template <int D> struct BwdWgmmaCfg {
     // dQ = dS K in 64-wide d halves: with 2 warpgroups at D = 128 warpgroup w takes half w over all BC keys; otherwise
     // each warpgroup takes every half (one after the other) over its own 64 keys.
     static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
-    static constexpr bool OVERLAP = D == 64 ? FLARE_BWD_WGMMA_OVERLAP_SMALL_D : FLARE_BWD_WGMMA_OVERLAP_D128;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
     // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); 1 KiB to align to the swizzle atom
     static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + 1024;
@@ -91,13 +72,13 @@ template <int D> struct BwdWgmmaCfg {
 
 // dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
 // [64 queries], 128-byte swizzled), B = K MN-major from the 64-wide d chunk at kb0; k-step = 16 keys = 2048 bytes.
-template <typename T, int BC, int KEYS, bool COMMIT = true>
+template <typename T, int BC, int KEYS>
 __device__ __forceinline__ void bwd_dq_issue(float (&dq)[8][4], uint32_t ds0, uint32_t kb0) {
 #pragma unroll
     for (int kk = 0; kk < KEYS / 16; ++kk)
         WgmmaOp<T, 64>::ss_mn(dq, wgmma_desc(ds0 + kk * 2048, BC * 128, 1024), wgmma_desc(kb0 + kk * 2048, BC * 128, 1024),
                               kk > 0);
-    if (COMMIT) wgmma_commit();
+    wgmma_commit();
 }
 
 // dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa, the product's first d column): warp
@@ -112,63 +93,6 @@ __device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[8][4], float* d
         for (int j = 0; j < 4; ++j)
             dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq, dq[2 * j][2 * hh] * scale,
                             dq[2 * j][2 * hh + 1] * scale, dq[2 * j + 1][2 * hh] * scale, dq[2 * j + 1][2 * hh + 1] * scale);
-    }
-}
-
-// The first half of bwd_p_ds_transposed, for FLARE_BWD_WGMMA_OVERLAP: s <- P, negated where dropout drops the
-// element (P >= 0, so the sign carries Z for bwd_ds_signed), and ap <- P∘Z packed as dV's register A operands.
-template <typename T, int BR>
-__device__ __forceinline__ void bwd_p_signed(float (&s)[BR / 8][4], uint32_t (&ap)[BR / 16][4], const FlashBwdParams& p,
-                                             int bh, int q0, int kbase, const int (&krow)[2], const float* sLse,
-                                             bool need_mask, int off, float sl2, int g4, int tq) {
-    int qlo[2];   // query qi is visible from key row hh iff qlo[hh] <= qi < Sq (as in bwd_p_ds_transposed)
-#pragma unroll
-    for (int hh = 0; hh < 2; ++hh) qlo[hh] = krow[hh] >= p.Sk ? p.Sq : p.causal ? krow[hh] - off : 0;
-#pragma unroll
-    for (int gi = 0; gi < BR / 32; ++gi) {
-        uint32_t zb[8];
-        if (p.dropout) dropout_bytes_bwd(p, bh, q0 + gi * 32, kbase, g4, tq, zb);
-#pragma unroll
-        for (int ntl = 0; ntl < 4; ++ntl) {
-            const int nt = gi * 4 + ntl;
-            const int qc0 = nt * 8 + 2 * tq;
-            const float2 lse2 = *reinterpret_cast<const float2*>(sLse + qc0);
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int qi = q0 + qc0 + (e & 1);
-                const bool valid = !need_mask || (qi >= qlo[e >> 1] && qi < p.Sq);
-                const float P = exp2_fast(valid ? s[nt][e] * sl2 - ((e & 1) ? lse2.y : lse2.x) : -INFINITY);
-                s[nt][e] = !p.dropout || byte_kept(zb[2 * ntl + (e & 1)], e >> 1, p.drop_threshold) ? P : -P;
-            }
-        }
-    }
-    if (p.dropout) {
-        float pz[BR / 8][4];   // kept: P * keep_scale; dropped (negative): 0
-#pragma unroll
-        for (int nt = 0; nt < BR / 8; ++nt)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) pz[nt][e] = fmaxf(s[nt][e], 0.f) * p.keep_scale;
-#pragma unroll
-        for (int kk = 0; kk < BR / 16; ++kk) fwd_p_fragment<T, BR>(pz, kk, ap[kk]);
-    } else {
-#pragma unroll
-        for (int kk = 0; kk < BR / 16; ++kk) fwd_p_fragment<T, BR>(s, kk, ap[kk]);
-    }
-}
-
-// The second half: dp <- dS = P (Z dP~ - delta) from bwd_p_signed's s (|s| = P; s >= 0: kept, Z = keep_scale).
-template <int BR>
-__device__ __forceinline__ void bwd_ds_signed(const float (&s)[BR / 8][4], float (&dp)[BR / 8][4], const FlashBwdParams& p,
-                                              const float* sDelta, int tq) {
-    const float ks = p.dropout ? p.keep_scale : 1.f;
-#pragma unroll
-    for (int nt = 0; nt < BR / 8; ++nt) {
-        const float2 delta2 = *reinterpret_cast<const float2*>(sDelta + nt * 8 + 2 * tq);
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const float z = s[nt][e] >= 0.f ? ks : 0.f;
-            dp[nt][e] = fabsf(s[nt][e]) * (dp[nt][e] * z - ((e & 1) ? delta2.y : delta2.x));
-        }
     }
 }
 
@@ -221,11 +145,6 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                                          p.do_seq_stride, q0, Sq, tid);
         load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
-    // FLARE_BWD_WGMMA_DQ_DEFER: the previous step's dQ product (running) and where its atomics go
-    constexpr bool kDeferDq = FLARE_BWD_WGMMA_DQ_DEFER && C::OVERLAP && D == 64 && C::NWG == 1;
-    float dq_held[8][4];
-    float* dq_held_dst = p.dq_accum;
-    int dq_held_q0 = 0;
     auto cur = steps.first(), next = cur;   // the step computed, the step loaded next
     if (n_steps > 0) {
         load_step(next, 0);
@@ -254,61 +173,26 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
 
         // ---- 1. S^T = K Q^T, dP~^T = V dO^T: 64 keys x 64 queries per warpgroup
         float s[BR / 8][4], dp[BR / 8][4];
-        // k-step kk of S^T (which = 0: K Q^T) or dP~^T (1: V dO^T)
-        auto score_step = [&](float (&acc)[BR / 8][4], int which, int kk) {
-            const uint32_t kv_off = (kk >> 2) * BC * 128 + (kk & 3) * 32, qo_off = (kk >> 2) * BR * 128 + (kk & 3) * 32;
-            WgmmaOp<T, BR>::ss(acc, wgmma_desc((which ? sV_wg : sK_wg) + kv_off, 16, 1024),
-                               wgmma_desc((which ? sdO : sQ) + qo_off, 16, 1024), kk > 0);
-        };
-        const auto need_mask = [&] { return (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (kw0 + 15 > q0 + off)); };
-        uint32_t ap[BR / 16][4], ad[BR / 16][4];
         wgmma_fence();
-        if constexpr (C::OVERLAP) {
 #pragma unroll
-            for (int kk = 0; kk < D / 16; ++kk) score_step(s, 0, kk);
-            // ---- 2a. P while dP~^T's product runs; dV += (P∘Z)^T dO issued; dS beside it
-            wgmma_commit();
+        for (int kk = 0; kk < D / 16; ++kk) {
+            const uint32_t kv_off = (kk >> 2) * BC * 128 + (kk & 3) * 32, qo_off = (kk >> 2) * BR * 128 + (kk & 3) * 32;
+            WgmmaOp<T, BR>::ss(s, wgmma_desc(sK_wg + kv_off, 16, 1024), wgmma_desc(sQ + qo_off, 16, 1024), kk > 0);
+            WgmmaOp<T, BR>::ss(dp, wgmma_desc(sV_wg + kv_off, 16, 1024), wgmma_desc(sdO + qo_off, 16, 1024), kk > 0);
+        }
+        wgmma_commit();
+        wgmma_wait<0>();
+        wgmma_fence_operands(s);
+        wgmma_fence_operands(dp);
+
+        // ---- 2. P∘Z, dS^T (in place), dS^T to shared memory as bf16/f16 for dQ
+        const bool need_mask = (q0 + BR > Sq) || (k0 + BC > Sk) || (p.causal && (kw0 + 15 > q0 + off));
+        bwd_p_ds_transposed<BR>(s, dp, p, bh, q0, kw0, krow, sLse, sDelta, need_mask, off, sl2, g4, tq);
+        uint32_t ap[BR / 16][4], ad[BR / 16][4];
 #pragma unroll
-            for (int kk = 0; kk < D / 16; ++kk) score_step(dp, 1, kk);
-            wgmma_commit();
-            if constexpr (kDeferDq) {
-                wgmma_wait<2>();   // the previous step's dQ (unconditional, for ptxas: see after the loop)
-                if (step > 0 && !p.deterministic) {
-                    wgmma_fence_operands(dq_held);
-                    bwd_dq_atomics<D>(dq_held, dq_held_dst, dq_held_q0, Sq, p.scale, warp, g4, tq);
-                }
-            }
-            wgmma_wait<1>();
-            wgmma_fence_operands(s);
-            bwd_p_signed<T, BR>(s, ap, p, bh, q0, kw0, krow, sLse, need_mask(), off, sl2, g4, tq);
-            wgmma_fence_operands(ap);
-            wgmma_fence_operands(dv);
-            wgmma_fence();
-#pragma unroll
-            for (int kk = 0; kk < BR / 16; ++kk) WgmmaOp<T, D>::rs(dv, ap[kk], wgmma_desc(sdO + kk * 2048, BR * 128, 1024));
-            wgmma_commit();
-            wgmma_wait<1>();   // dP~^T (dV may still run)
-            wgmma_fence_operands(dp);
-            bwd_ds_signed<BR>(s, dp, p, sDelta, tq);
-#pragma unroll
-            for (int kk = 0; kk < BR / 16; ++kk) fwd_p_fragment<T, BR>(dp, kk, ad[kk]);
-        } else {
-            // ---- 2. P∘Z, dS^T (in place), dS^T to shared memory as bf16/f16 for dQ
-#pragma unroll
-            for (int kk = 0; kk < D / 16; ++kk) {
-                score_step(s, 0, kk);
-                score_step(dp, 1, kk);
-            }
-            wgmma_commit();
-            wgmma_wait<0>();
-            wgmma_fence_operands(s);
-            wgmma_fence_operands(dp);
-            bwd_p_ds_transposed<BR>(s, dp, p, bh, q0, kw0, krow, sLse, sDelta, need_mask(), off, sl2, g4, tq);
-#pragma unroll
-            for (int kk = 0; kk < BR / 16; ++kk) {
-                fwd_p_fragment<T, BR>(s, kk, ap[kk]);
-                fwd_p_fragment<T, BR>(dp, kk, ad[kk]);
-            }
+        for (int kk = 0; kk < BR / 16; ++kk) {
+            fwd_p_fragment<T, BR>(s, kk, ap[kk]);
+            fwd_p_fragment<T, BR>(dp, kk, ad[kk]);
         }
         if (!p.deterministic) {
 #if FLARE_BWD_DS_STMATRIX
@@ -339,8 +223,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < BR / 16; ++kk) {
-            if constexpr (!C::OVERLAP)
-                WgmmaOp<T, D>::rs(dv, ap[kk], wgmma_desc(sdO + kk * 2048, BR * 128, 1024));
+            WgmmaOp<T, D>::rs(dv, ap[kk], wgmma_desc(sdO + kk * 2048, BR * 128, 1024));
             WgmmaOp<T, D>::rs(dk, ad[kk], wgmma_desc(sQ + kk * 2048, BR * 128, 1024));
         }
         wgmma_commit();
@@ -353,13 +236,6 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
             constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys a product sums over
             const uint32_t ds0 = C::DQ_SPLIT_D ? sdS : sdS + wg * 64 * 128;
             float* dqa = p.dq_accum + (long long)bh * Sq * D;
-            if constexpr (kDeferDq) {
-                wgmma_fence_operands(dq_held);
-                wgmma_fence();
-                bwd_dq_issue<T, BC, 64, false>(dq_held, ds0, sK);   // committed below
-                dq_held_dst = dqa;
-                dq_held_q0 = q0;
-            } else {
 #pragma unroll
             for (int half = 0; half < (C::DQ_SPLIT_D ? 1 : D / 64); ++half) {
                 const int dh = C::DQ_SPLIT_D ? wg : half;   // the 64-wide d half of this product
@@ -372,27 +248,12 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                 wgmma_fence_operands(dq);
                 bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
             }
-            }
         }
-        if constexpr (kDeferDq) {
-            // dQ's group (empty when deterministic: the same group count on every path, which ptxas needs to see that
-            // no product is left running where its registers are read), then dV and dK retired; dQ runs on
-            wgmma_commit();
-            wgmma_wait<1>();
-        } else {
-            wgmma_wait<0>();   // dV/dK (already retired by the dQ wait unless p.deterministic)
-        }
+        wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)
         wgmma_fence_operands(dv);
         wgmma_fence_operands(dk);
         wgmma_fence_operands(ap);   // the A fragments are free only now
         wgmma_fence_operands(ad);
-    }
-    if constexpr (kDeferDq) {
-        wgmma_wait<0>();   // unconditional: ptxas serializes every product if a path may leave one running here
-        if (n_steps > 0 && !p.deterministic) {
-            wgmma_fence_operands(dq_held);
-            bwd_dq_atomics<D>(dq_held, dq_held_dst, dq_held_q0, Sq, p.scale, warp, g4, tq);
-        }
     }
     cp_async_wait_all();
 
