@@ -3,12 +3,29 @@
 # compiles FlashAttentionKernels.cu for sm_90a into a cubin and prints, per kernel, its SASS instructions (the
 # .text section's bytes / 16: every sm_90 instruction is 128 bits), registers and spills (ptxas -v).
 #   build-support/kernel-sizes.sh [regex of kernel names] [-- extra nvcc flags, e.g. -DFLARE_FWD_EXP2_FTZ=0]
+#   build-support/kernel-sizes.sh --philox     # SASS instructions of one philox4x32_10 call (philox_calls.cu)
 # Default regex: the bf16 forward and dK/dV kernels. A proxy, not a timing: the count includes every path of a kernel
 # (with and without masking, dropout), and the main loop is most of it. Nsight Compute on 2026-12-07 found the
 # Hopper dK/dV kernel issue-bound, so fewer instructions per step are what its speed needs (docs/attention-kernels.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 regex='^flash_(fwd|bwd_dkdv_tc)_bf16_d(64|128)$'
+text_instructions() {   # SASS instructions of kernel $2's .text section in cubin $1 (every sm_90 instruction: 16 bytes)
+  readelf -S -W "$1" 2>/dev/null | sed -nE "s/.*\] \.text\.$2 +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1/p" |
+    while read -r size; do echo $(( 16#$size / 16 )); done
+}
+if [[ ${1:-} == --philox ]]; then
+  NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | tail -n 1)}
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  for n in 1 4 8; do
+    "$NVCC" -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -cubin -DNCALL=$n \
+      -I "$root/attention-cuda/src/main/cuda/dev/flare/attention" "$root/attention-cuda/src/test/cuda/philox_calls.cu" \
+      -o "$tmp/p$n.cubin" || exit 1
+    eval "i$n=$(text_instructions "$tmp/p$n.cubin" philox_calls)"
+  done
+  echo "philox_calls: $i1 / $i4 / $i8 instructions with 1 / 4 / 8 calls; per call after the first: $(( (i8 - i1) / 7 ))"
+  exit 0
+fi
 extra=()
 if [[ $# -gt 0 && $1 != -- ]]; then regex=$1; shift; fi
 if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
