@@ -10,29 +10,28 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 regex='^flash_(fwd|bwd_dkdv_tc)_bf16_d(64|128)$'
-text_instructions() {   # SASS instructions of kernel $2's .text section in cubin $1 (every sm_90 instruction: 16 bytes)
-  readelf -S -W "$1" 2>/dev/null | sed -nE "s/.*\] \.text\.$2 +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1/p" |
-    while read -r size; do echo $(( 16#$size / 16 )); done
+NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | tail -n 1)}
+src=$root/attention-cuda/src/main/cuda/dev/flare/attention
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+kernel_instructions() {   # "name instructions" per kernel of cubin $1, sorted (.text bytes / 16)
+  readelf -S -W "$1" 2>/dev/null | sed -nE 's/.*\] \.text\.([A-Za-z0-9_]+) +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1 \2/p' |
+    sort | while read -r name size; do echo "$name $(( 16#$size / 16 ))"; done
 }
 if [[ ${1:-} == --philox ]]; then
-  NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | tail -n 1)}
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  counts=()
   for n in 1 4 8; do
-    "$NVCC" -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -cubin -DNCALL=$n \
-      -I "$root/attention-cuda/src/main/cuda/dev/flare/attention" "$root/attention-cuda/src/test/cuda/philox_calls.cu" \
-      -o "$tmp/p$n.cubin" || exit 1
-    eval "i$n=$(text_instructions "$tmp/p$n.cubin" philox_calls)"
+    "$NVCC" -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -cubin -DNCALL=$n -I "$src" \
+      "$root/attention-cuda/src/test/cuda/philox_calls.cu" -o "$tmp/p$n.cubin"
+    counts+=("$(kernel_instructions "$tmp/p$n.cubin" | awk '$1 == "philox_calls" {print $2}')")
   done
-  echo "philox_calls: $i1 / $i4 / $i8 instructions with 1 / 4 / 8 calls; per call after the first: $(( (i8 - i1) / 7 ))"
+  echo "philox_calls: ${counts[0]} / ${counts[1]} / ${counts[2]} instructions with 1 / 4 / 8 calls;" \
+    "per call after the first: $(( (counts[2] - counts[0]) / 7 ))"
   exit 0
 fi
 extra=()
 if [[ $# -gt 0 && $1 != -- ]]; then regex=$1; shift; fi
 if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
-NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | tail -n 1)}
-src=$root/attention-cuda/src/main/cuda/dev/flare/attention
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 if ! "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin -Xptxas -v "${extra[@]}" \
   -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/k.cubin" 2> "$tmp/ptxas.txt"; then
   grep -v '^ptxas info' "$tmp/ptxas.txt" >&2   # the compiler's errors, without the per-kernel statistics
@@ -40,11 +39,10 @@ if ! "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,c
   exit 1
 fi
 printf '%-32s %12s %10s %s\n' kernel instructions registers 'spill bytes (stores / loads)'
-readelf -S -W "$tmp/k.cubin" 2>/dev/null | sed -nE 's/.*\] \.text\.([A-Za-z0-9_]+) +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1 \2/p' |
-  sort | while read -r name size; do
+kernel_instructions "$tmp/k.cubin" | while read -r name count; do
     [[ $name =~ $regex ]] || continue
     info=$(grep -A3 "Compiling entry function '$name'" "$tmp/ptxas.txt")
     regs=$(sed -nE 's/.*Used ([0-9]+) registers.*/\1/p' <<< "$info" | head -n 1)
     spills=$(sed -nE 's/.*frame, ([0-9]+) bytes spill stores, ([0-9]+) bytes spill loads.*/\1 \/ \2/p' <<< "$info" | head -n 1)
-    printf '%-32s %12d %10s %s\n' "$name" $(( 16#$size / 16 )) "$regs" "$spills"
+    printf '%-32s %12d %10s %s\n' "$name" "$count" "$regs" "$spills"
   done
