@@ -7,10 +7,13 @@
 #   base  the working tree's defaults
 #   m1    base without the Hopper kernels (FLARE_FWD_WGMMA=0 FLARE_BWD_WGMMA=0: the mma.sync kernels sm_90 without
 #         the `a` features and, with other tile limits, sm_80 run)
-#   b2    base with one warpgroup (64 keys) per wgmma dK/dV CTA at D = 128, 2 CTAs per SM (FLARE_BWD_WGMMA_WGS_D128=1)
-# Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and the full correctness
-# checks (EXP_VARIANTS="base b2": only those). Nsight Compute then counts base's forward instructions with and without
-# dropout (S=2048, not causal) and, unless EXP_QUICK=1, profiles base's forward and dK/dV kernels at S=4096; then the
+#   n1    base with dQ sent by bulk adds from shared memory (FLARE_BWD_DQ_BULK=1) and the forward's dropout words
+#         selected once per Philox call (FLARE_FWD_DROPOUT_PRESWAP=1): two kernels, one knob each
+#   q0    base with dQ's adds left out (FLARE_BWD_EXP_SKIP_DQ_ADD=1): a bound for the dQ path, timed only (dQ is wrong)
+# Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and, but for q0, the
+# full correctness checks (EXP_VARIANTS="base n1": only those). Nsight Compute then counts the forward's instructions
+# with and without dropout (S=2048, not causal; n1 with dropout) and, unless EXP_QUICK=1, profiles base's forward and
+# dK/dV kernels at S=4096; then the
 # layer-norm launch variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
 # The runs of 2026-12-07 (other variants then: commit 1081f9b had the dK/dV step overlap o1-o3) are in docs/benchmarks.md.
 set -uo pipefail
@@ -23,7 +26,7 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     harness() { "$NVCC" "${flags[@]}" "${@:2}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
-    variants=(base m1 b2)
+    variants=(base m1 n1 q0)
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
@@ -31,7 +34,9 @@ case "${1:-}" in
     harness base &
     harness m1 -DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0 &
     wait
-    harness b2 -DFLARE_BWD_WGMMA_WGS_D128=1 &
+    harness n1 -DFLARE_BWD_DQ_BULK=1 -DFLARE_FWD_DROPOUT_PRESWAP=1 &
+    harness q0 -DFLARE_BWD_EXP_SKIP_DQ_ADD=1 &
+    wait
     inc=(-I core-tensor/src/main/cuda)
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench" &
     "$NVCC" "${flags[@]}" "${inc[@]}" "-DLN_FWD_BLOCKS(P)=4" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench_b4" &
@@ -43,17 +48,17 @@ case "${1:-}" in
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
     timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
-    for v in ${EXP_VARIANTS:-ref base b2}; do [[ -x $bin/fh_$v ]] || continue
+    for v in ${EXP_VARIANTS:-ref base n1 q0}; do [[ -x $bin/fh_$v ]] || continue
       echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 512,1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in ${EXP_VARIANTS:-m1 b2}; do [[ $v != base && -x $bin/fh_$v ]] || continue
+    for v in ${EXP_VARIANTS:-m1 n1}; do [[ $v != base && $v != q0 && -x $bin/fh_$v ]] || continue
       timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     # The forward's instructions with and without dropout (first launch: S=2048, not causal)
-    for d in 64 128; do for pdrop in 0 0.1; do
+    for d in 64 128; do for run in base:0 base:0.1 n1:0.1; do v=${run%:*} pdrop=${run#*:}; [[ -x $bin/fh_$v ]] || continue
       timeout 60 ncu --kernel-name "flash_fwd_bf16_d$d" --launch-count 1 --clock-control none \
         --metrics smsp__inst_executed.sum,smsp__cycles_active.avg,sm__cycles_elapsed.avg,smsp__issue_active.avg.pct_of_peak_sustained_active  \
-        "$bin/fh_base" --bench --bench-dims $d --bench-seqs 2048 --bench-dropout $pdrop --bench-no-simt > "$out/ncu-fwd-d$d-p$pdrop.txt" 2>&1
-      echo "ncu fwd D=$d p=$pdrop rc=$?"; grep -E "inst_executed|cycles|issue_active" "$out/ncu-fwd-d$d-p$pdrop.txt"
+        "$bin/fh_$v" --bench --bench-dims $d --bench-seqs 2048 --bench-dropout $pdrop --bench-no-simt > "$out/ncu-fwd-$v-d$d-p$pdrop.txt" 2>&1
+      echo "ncu fwd $v D=$d p=$pdrop rc=$?"; grep -E "inst_executed|cycles|issue_active" "$out/ncu-fwd-$v-d$d-p$pdrop.txt"
     done; done
     [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
     for v in ln_bench ln_bench_b4; do echo "### $v"; timeout 60 "$bin/$v"; done 2>&1 | tee "$out/ln-bench.log"

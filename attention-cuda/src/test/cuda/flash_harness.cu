@@ -646,6 +646,14 @@ static void bench() {
         list.push_back({128, 2048, 1, 0.1f});
     }
     printf("dK/dV tensor-core CTA: %d warps (FLARE_BWD_TC_WARPS)\n", FLARE_BWD_TC_WARPS);
+    for (int D : {64, 128}) {   // resident CTAs per SM, as the occupancy calculator sees the launch (smem, registers)
+        KSet ks = get_kernels(BF16, D);
+        int fwd_ctas = 0, dkdv_ctas = 0;
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fwd_ctas, ks.fwd, ks.fwd_nt, ks.fwd_smem));
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&dkdv_ctas, ks.dkdv_tc, ks.tc_nt, ks.tc_smem));
+        printf("D=%d CTAs per SM: forward %d (%zu smem bytes), dK/dV %d (%zu smem bytes)\n", D, fwd_ctas, ks.fwd_smem,
+               dkdv_ctas, ks.tc_smem);
+    }
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));

@@ -47,6 +47,19 @@
 #define FLARE_BWD_WGMMA_WGS_D128 2
 #endif
 
+// How a warpgroup's dQ product reaches dq_accum: 0 = fp32 float2 atomics from registers (16 red.global.add.v2.f32 per
+// thread and step); 1 = staged in shared memory and added by the bulk-copy engine, one 256-byte cp.reduce.async.bulk
+// .add.f32 per query row, each warp sending its own 16 rows (FlashAttention-3 sends dQ through shared memory too, from
+// a producer warp). Applies where a warpgroup computes one dQ product per step (D = 64, and D = 128 with 2 warpgroups).
+#ifndef FLARE_BWD_DQ_BULK
+#define FLARE_BWD_DQ_BULK 0
+#endif
+// Measurement only, never in a build that is used: 1 leaves dQ's product out of dq_accum (no atomics, no bulk adds), to
+// bound what a cheaper dQ path could gain. dQ is wrong under it.
+#ifndef FLARE_BWD_EXP_SKIP_DQ_ADD
+#define FLARE_BWD_EXP_SKIP_DQ_ADD 0
+#endif
+
 // dS^T to shared memory by stmatrix, one instruction per 16 x 16 fragment (1), or by 4 st.shared.b32 (0).
 #ifndef FLARE_BWD_DS_STMATRIX
 #define FLARE_BWD_DS_STMATRIX 1
@@ -65,9 +78,17 @@ template <int D> struct BwdWgmmaCfg {
     // dQ = dS K in 64-wide d halves: with 2 warpgroups at D = 128 warpgroup w takes half w over all BC keys; otherwise
     // each warpgroup takes every half (one after the other) over its own 64 keys.
     static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
+    static constexpr int DQ_PRODUCTS = DQ_SPLIT_D ? 1 : D / 64;   // dQ products per warpgroup and step
+    static constexpr bool DQ_BULK = FLARE_BWD_DQ_BULK && DQ_PRODUCTS == 1;
+    // A staged dQ row: 64 fp32 and 16 bytes, so that a warp's float2 stores (8 rows x 32 bytes) take 2 shared-memory
+    // wavefronts instead of 8; 16-byte aligned as the bulk copy needs.
+    static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
+    static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
-    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); 1 KiB to align to the swizzle atom
-    static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + 1024;
+    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK);
+    // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with 1 KiB reserved each) just
+    // fit an SM's 228 KiB.
+    static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + 1024;
 };
 
 // dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
@@ -96,6 +117,30 @@ __device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[8][4], float* d
     }
 }
 
+// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa) through the warpgroup's staging rows
+// at `stage` (DQ_ROW_BYTES apart): warp i stores its 16 rows (float2 stores in the accumulator layout), then its lanes
+// 0..15 each add one row of 256 bytes by cp.reduce.async.bulk (rows past Sq are skipped). The rows are rewritten a
+// step later, after the lane's previous adds have read them (wait_group.read) and __syncwarp.
+template <int D>
+__device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t stage, float* dqa, int q0, int Sq, float scale,
+                                            int warp, int lane) {
+    constexpr int ROW = BwdWgmmaCfg<D>::DQ_ROW_BYTES;
+    const int g4 = lane >> 2, tq = lane & 3;
+    bulk_wait_read_all();
+    __syncwarp();
+    const uint32_t base = stage + (warp * 16 + g4) * ROW + tq * 8;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh)
+#pragma unroll
+        for (int n = 0; n < 8; ++n)
+            st_shared_v2_f32(base + hh * 8 * ROW + n * 32, dq[n][2 * hh] * scale, dq[n][2 * hh + 1] * scale);
+    fence_proxy_async();   // the stores, visible to the bulk copy's (async) proxy
+    __syncwarp();
+    const int r = warp * 16 + lane;
+    if (lane < 16 && q0 + r < Sq) bulk_reduce_add_f32(dqa + (long long)(q0 + r) * D, stage + r * ROW, 256);
+    bulk_commit();
+}
+
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -109,6 +154,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
     const uint32_t sdS = sdObuf + 2 * C::QO_BYTES;      // swizzled [BC keys][BR queries]
     float* sLseBuf = reinterpret_cast<float*>(smem_raw + (sdS + C::DS_BYTES - smem_u32(smem_raw)));  // [2][BR]
     float* sDeltaBuf = sLseBuf + 2 * BR;                                                           // [2][BR]
+    const uint32_t sDqStage = sdS + C::DS_BYTES + 4 * BR * 4;   // [NWG][BR] rows of DQ_ROW_BYTES (DQ_BULK)
 
     const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
     const int g4 = lane >> 2, tq = lane & 3;
@@ -246,7 +292,11 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                 bwd_dq_issue<T, BC, KEYS>(dq, ds0, kb0);
                 wgmma_wait<0>();
                 wgmma_fence_operands(dq);
-                bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
+                if constexpr (FLARE_BWD_EXP_SKIP_DQ_ADD) continue;
+                if constexpr (C::DQ_BULK)
+                    bwd_dq_bulk<D>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, dqa + dh * 64, q0, Sq, p.scale, warp, lane);
+                else
+                    bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
             }
         }
         wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)
@@ -256,6 +306,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         wgmma_fence_operands(ad);
     }
     cp_async_wait_all();
+    if constexpr (C::DQ_BULK) bulk_wait_all();   // the dQ adds have read shared memory and written dq_accum
 
     T* dkg = reinterpret_cast<T*>(p.dk) + b * p.dk_batch_stride + hk * p.dk_head_stride;
     T* dvg = reinterpret_cast<T*>(p.dv) + b * p.dv_batch_stride + hk * p.dv_head_stride;
