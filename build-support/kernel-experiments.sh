@@ -9,6 +9,7 @@
 #         the `a` features and, with other tile limits, sm_80 run)
 #   n1    base with dQ sent by bulk adds from shared memory (FLARE_BWD_DQ_BULK=1) and the forward's dropout words
 #         selected once per Philox call (FLARE_FWD_DROPOUT_PRESWAP=1): two kernels, one knob each
+#   p1    base with D=64 dK/dV CTAs in clusters of 2 that sum their dQ before the atomics (FLARE_BWD_DQ_PAIR=1)
 #   q0    base with dQ's adds left out (FLARE_BWD_EXP_SKIP_DQ_ADD=1): a bound for the dQ path, timed only (dQ is wrong)
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and, but for q0, the
 # full correctness checks (EXP_VARIANTS="base n1": only those). Nsight Compute then counts the forward's instructions
@@ -26,7 +27,7 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     harness() { "$NVCC" "${flags[@]}" "${@:2}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
-    variants=(base m1 n1 q0)
+    variants=(base m1 n1 q0 p1)
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
@@ -37,6 +38,7 @@ case "${1:-}" in
     harness n1 -DFLARE_BWD_DQ_BULK=1 -DFLARE_FWD_DROPOUT_PRESWAP=1 &
     harness q0 -DFLARE_BWD_EXP_SKIP_DQ_ADD=1 &
     wait
+    harness p1 -DFLARE_BWD_DQ_PAIR=1 &
     inc=(-I core-tensor/src/main/cuda)
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench" &
     "$NVCC" "${flags[@]}" "${inc[@]}" "-DLN_FWD_BLOCKS(P)=4" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench_b4" &
@@ -48,10 +50,10 @@ case "${1:-}" in
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"
     tar -xJf .gpu/experiments.txz -C "$bin" || exit 1
     timeout 150 "$bin/fh_base" > "$out/hcheck_base.log" 2>&1; echo "check base rc=$? $(tail -1 "$out/hcheck_base.log")"
-    for v in ${EXP_VARIANTS:-ref base n1 q0}; do [[ -x $bin/fh_$v ]] || continue
+    for v in ${EXP_VARIANTS:-ref base n1 p1 q0}; do [[ -x $bin/fh_$v ]] || continue
       echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 512,1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in ${EXP_VARIANTS:-m1 n1}; do [[ $v != base && $v != q0 && -x $bin/fh_$v ]] || continue
+    for v in ${EXP_VARIANTS:-n1 p1 m1}; do [[ $v != base && $v != q0 && -x $bin/fh_$v ]] || continue
       timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     # The forward's instructions with and without dropout (first launch: S=2048, not causal)
     for d in 64 128; do for run in base:0 base:0.1 n1:0.1; do v=${run%:*} pdrop=${run#*:}; [[ -x $bin/fh_$v ]] || continue
@@ -62,12 +64,12 @@ case "${1:-}" in
     done; done
     # The D=64 dK/dV kernel (S=4096, not causal), base and n1: stall reasons (warps per issued instruction, those
     # >= 0.05) and scheduler statistics; and the SASS where the GPU machine has cuobjdump (the dev machine has none)
-    for v in base n1; do [[ -x $bin/fh_$v ]] || continue
+    for v in base n1 p1; do [[ -x $bin/fh_$v ]] || continue
       timeout 90 ncu --kernel-name flash_bwd_dkdv_tc_bf16_d64 --launch-count 1 --clock-control none --section SchedulerStats \
         --metrics "smsp__inst_executed.sum,lts__t_sectors_op_red.sum,regex:smsp__average_warps_issue_stalled_.*_per_issue_active.ratio" \
         "$bin/fh_$v" --bench --bench-dims 64 --bench-seqs 4096 --bench-no-simt > "$out/ncu-bwd64-$v.txt" 2>&1
       echo "ncu bwd D=64 $v rc=$?"; grep -E "inst_executed|sectors_op|Issued Warp|Eligible Warps|No Eligible|stalled" "$out/ncu-bwd64-$v.txt" | awk '$NF+0 >= 0.05 || !/stalled/' 
-      command -v cuobjdump > /dev/null && cuobjdump -sass "$bin/fh_$v" 2> /dev/null | xz -T2 > "$out/sass-$v.txt.xz"
+      [[ $v == base ]] && command -v cuobjdump > /dev/null && cuobjdump -sass "$bin/fh_$v" 2> /dev/null | xz -T2 > "$out/sass-$v.txt.xz"
     done
     [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
     for v in ln_bench ln_bench_b4; do echo "### $v"; timeout 60 "$bin/$v"; done 2>&1 | tee "$out/ln-bench.log"

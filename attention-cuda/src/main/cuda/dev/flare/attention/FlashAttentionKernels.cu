@@ -35,9 +35,20 @@ using namespace flare_attn;
         flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
     FLARE_BWD_ENTRIES(NAME, T, D)
 
+// Clusters of the tensor-core dK/dV kernel (only the sm_90a D = 64 kernel under FLARE_BWD_DQ_PAIR has them; the
+// launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11).
+#if FLARE_BWD_DQ_PAIR && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FLARE_TC_BWD_CLUSTER_64 __cluster_dims__(bwd_key_block_multiple<64>(), 1, 1)
+#else
+#define FLARE_TC_BWD_CLUSTER_64
+#endif
+#define FLARE_TC_BWD_CLUSTER_32
+#define FLARE_TC_BWD_CLUSTER_96
+#define FLARE_TC_BWD_CLUSTER_128
+
 #define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
     extern "C" __global__ void __launch_bounds__(BwdDkdvLaunchCfg<D>::NT, BwdDkdvLaunchCfg<D>::MIN_BLOCKS) \
-        flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_entry<T, D>(p); }
+        FLARE_TC_BWD_CLUSTER_##D flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_entry<T, D>(p); }
 
 #define FLARE_F32_ENTRIES(D)                                                                               \
     extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
@@ -66,7 +77,7 @@ FLARE_TC_BWD_ENTRY(f16, __half, 128)
 // Launch configuration table, read once by FlashAttentionKernels.java so that the Java launcher never restates
 // the tile constants. out[0] = sizeof(FlashFwdParams), out[1] = sizeof(FlashBwdParams), then for each D in
 // {32, 64, 96, 128, 256} kFlashConfigInts ints, in the order of the fields below.
-static constexpr int kFlashConfigInts = 11;
+static constexpr int kFlashConfigInts = 12;
 
 template <int D> __device__ void flash_config_row(int* r) {
     r[0] = FwdLaunchCfg<D>::BM;                 // tensor-core fwd: query rows per CTA
@@ -80,6 +91,7 @@ template <int D> __device__ void flash_config_row(int* r) {
     r[8] = D <= 128 ? BwdDkdvLaunchCfg<D>::BC : 0;   // tensor-core dkdv: keys per CTA (0: not instantiated)
     r[9] = D <= 128 ? BwdDkdvLaunchCfg<D>::NT : 0;   //   threads
     r[10] = D <= 128 ? BwdDkdvLaunchCfg<D>::SMEM_BYTES : 0;
+    r[11] = D <= 128 ? bwd_key_block_multiple<D>() : 1;   //   the grid's key blocks: a multiple of this (cluster size)
 }
 
 extern "C" __global__ void flash_launch_config(int* out) {
