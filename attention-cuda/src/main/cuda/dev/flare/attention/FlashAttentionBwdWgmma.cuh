@@ -54,10 +54,11 @@
 #ifndef FLARE_BWD_DQ_BULK
 #define FLARE_BWD_DQ_BULK 0
 #endif
-// D = 64 (one warpgroup per CTA): 1 = CTAs in clusters of 2 over adjacent key blocks, which walk the same query steps
-// and sum their dQ products before the atomics: each CTA sends the 32 query rows its partner adds (st.shared::cluster)
-// and adds the other 32 with both halves, so dq_accum gets half the atomics (its traffic per FLOP as with 128 keys per
-// CTA). One cluster barrier per step; the grid's key blocks are rounded up to even (KEY_BLOCK_MULTIPLE).
+// 1 = CTAs in clusters of 2 over adjacent key blocks, which walk the same query steps and sum their dQ products before
+// the atomics: per warpgroup, each CTA sends the 32 query rows its partner adds (st.shared::cluster) and adds the other
+// 32 with both halves, so dq_accum gets half the atomics (at D = 64 its traffic per FLOP as with 128 keys per CTA).
+// One cluster barrier per step; the grid's key blocks are rounded up to even (KEY_BLOCK_MULTIPLE). Applies where
+// FLARE_BWD_DQ_BULK could (one dQ product per warpgroup and step) and that is off.
 #ifndef FLARE_BWD_DQ_PAIR
 #define FLARE_BWD_DQ_PAIR 0
 #endif
@@ -91,10 +92,11 @@ template <int D> struct BwdWgmmaCfg {
     // wavefronts instead of 8; 16-byte aligned as the bulk copy needs.
     static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
     static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
-    static constexpr bool DQ_PAIR = FLARE_BWD_DQ_PAIR && D == 64 && NWG == 1 && !DQ_BULK;
+    static constexpr bool DQ_PAIR = FLARE_BWD_DQ_PAIR && DQ_PRODUCTS == 1 && !DQ_BULK;
     static constexpr int KEY_BLOCK_MULTIPLE = DQ_PAIR ? 2 : 1;   // the cluster size along the grid's key blocks
-    // The partner's dQ rows, two buffers (steps alternate): 2 warps x 32 lanes x 32 fp32
-    static constexpr int DQ_RECV_BYTES = DQ_PAIR ? 2 * 2 * 32 * 32 * 4 : 0;
+    // The partner's dQ rows, two buffers (steps alternate) of NWG x 2 warps x 32 lanes x 32 fp32
+    static constexpr int DQ_RECV_BUF_BYTES = NWG * 2 * 32 * 32 * 4;
+    static constexpr int DQ_RECV_BYTES = DQ_PAIR ? 2 * DQ_RECV_BUF_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
     // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK);
     // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with 1 KiB reserved each) just
@@ -152,15 +154,15 @@ __device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t st
     bulk_commit();
 }
 
-// FLARE_BWD_DQ_PAIR's exchange, one step (buffer `buf`): the warps holding the query rows the partner CTA adds (warps
+// FLARE_BWD_DQ_PAIR's exchange, one step and warpgroup (its 8 KiB at `recv`; `warp` within the warpgroup): the warps holding the query rows the partner CTA adds (warps
 // 2 (1 - rank) and + 1: rows 32 (1 - rank) ..) store their dq into its receive buffer and arrive at the cluster
 // barrier; the others arrive, wait, and add the partner's values, which sit where their own do (same warp parity and
 // lane, 16-byte chunks 512 bytes apart: conflict-free). Returns whether this warp adds its (now summed) rows. A
 // sending warp waits on the previous step's barrier before it stores, so a buffer is rewritten only after the
 // partner read it two steps before; bwd_dq_pair_finish waits on the last one.
-__device__ __forceinline__ bool bwd_dq_pair_exchange(float (&dq)[8][4], uint32_t recv, int buf, int step, int warp, int lane) {
+__device__ __forceinline__ bool bwd_dq_pair_exchange(float (&dq)[8][4], uint32_t recv, int step, int warp, int lane) {
     const int rank = blockIdx.x & 1;   // the CTA's rank in its cluster of 2 along x
-    const uint32_t slot = recv + buf * 8192 + (warp & 1) * 4096 + lane * 16;
+    const uint32_t slot = recv + (warp & 1) * 4096 + lane * 16;
     if ((warp >> 1) != rank) {
         if (step > 0) cluster_wait();
         const uint32_t remote = cluster_map_shared(slot, rank ^ 1);
@@ -343,7 +345,9 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                 if constexpr (C::DQ_BULK)
                     bwd_dq_bulk<D>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, dqa + dh * 64, q0, Sq, p.scale, warp, lane);
                 else if constexpr (C::DQ_PAIR) {
-                    if (bwd_dq_pair_exchange(dq, sDqStage, step & 1, step, warp, lane))
+                    // this step's buffer, this warpgroup's 8 KiB of it
+                    const uint32_t recv = sDqStage + (step & 1) * C::DQ_RECV_BUF_BYTES + wg * 8192;
+                    if (bwd_dq_pair_exchange(dq, recv, step, warp, lane))
                         bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
                 } else
                     bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);

@@ -35,16 +35,17 @@ using namespace flare_attn;
         flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
     FLARE_BWD_ENTRIES(NAME, T, D)
 
-// Clusters of the tensor-core dK/dV kernel (only the sm_90a D = 64 kernel under FLARE_BWD_DQ_PAIR has them; the
-// launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11).
+// Clusters of the tensor-core dK/dV kernel (only the sm_90a wgmma kernels under FLARE_BWD_DQ_PAIR have them, D = 64
+// and 128; the launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11).
 #if FLARE_BWD_DQ_PAIR && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define FLARE_TC_BWD_CLUSTER_64 __cluster_dims__(bwd_key_block_multiple<64>(), 1, 1)
+#define FLARE_TC_BWD_CLUSTER_128 __cluster_dims__(bwd_key_block_multiple<128>(), 1, 1)
 #else
 #define FLARE_TC_BWD_CLUSTER_64
+#define FLARE_TC_BWD_CLUSTER_128
 #endif
 #define FLARE_TC_BWD_CLUSTER_32
 #define FLARE_TC_BWD_CLUSTER_96
-#define FLARE_TC_BWD_CLUSTER_128
 
 #define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
     extern "C" __global__ void __launch_bounds__(BwdDkdvLaunchCfg<D>::NT, BwdDkdvLaunchCfg<D>::MIN_BLOCKS) \
