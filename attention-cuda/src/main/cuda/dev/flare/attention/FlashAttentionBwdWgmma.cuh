@@ -92,7 +92,8 @@ template <int D> struct BwdWgmmaCfg {
     // wavefronts instead of 8; 16-byte aligned as the bulk copy needs.
     static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
     static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
-    static constexpr bool DQ_PAIR = FLARE_BWD_DQ_PAIR && DQ_PRODUCTS == 1 && !DQ_BULK;
+    // (not with FLARE_BWD_EXP_SKIP_DQ_ADD, which skips the exchange and would leave the cluster barrier unmatched)
+    static constexpr bool DQ_PAIR = FLARE_BWD_DQ_PAIR && DQ_PRODUCTS == 1 && !DQ_BULK && !FLARE_BWD_EXP_SKIP_DQ_ADD;
     static constexpr int KEY_BLOCK_MULTIPLE = DQ_PAIR ? 2 : 1;   // the cluster size along the grid's key blocks
     // The partner's dQ rows, two buffers (steps alternate) of NWG x 2 warps x 32 lanes x 32 fp32
     static constexpr int DQ_RECV_BUF_BYTES = NWG * 2 * 32 * 32 * 4;
@@ -159,7 +160,7 @@ __device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t st
 // barrier; the others arrive, wait, and add the partner's values, which sit where their own do (same warp parity and
 // lane, 16-byte chunks 512 bytes apart: conflict-free). Returns whether this warp adds its (now summed) rows. A
 // sending warp waits on the previous step's barrier before it stores, so a buffer is rewritten only after the
-// partner read it two steps before; bwd_dq_pair_finish waits on the last one.
+// partner read it two steps before; the kernel's end waits on the last one.
 __device__ __forceinline__ bool bwd_dq_pair_exchange(float (&dq)[8][4], uint32_t recv, int step, int warp, int lane) {
     const int rank = blockIdx.x & 1;   // the CTA's rank in its cluster of 2 along x
     const uint32_t slot = recv + (warp & 1) * 4096 + lane * 16;

@@ -38,8 +38,11 @@ using namespace flare_attn;
 // Clusters of the tensor-core dK/dV kernel (only the sm_90a wgmma kernels under FLARE_BWD_DQ_PAIR have them, D = 64
 // and 128; the launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11).
 #if FLARE_BWD_DQ_PAIR && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define FLARE_TC_BWD_CLUSTER_64 __cluster_dims__(bwd_key_block_multiple<64>(), 1, 1)
-#define FLARE_TC_BWD_CLUSTER_128 __cluster_dims__(bwd_key_block_multiple<128>(), 1, 1)
+static_assert(bwd_key_block_multiple<64>() == 2 && bwd_key_block_multiple<128>() == 2,
+              "FLARE_BWD_DQ_PAIR needs the wgmma dK/dV kernel at D = 64 and 128 with one dQ product per warpgroup "
+              "(not FLARE_BWD_DQ_BULK, FLARE_BWD_WGMMA_WGS_D128=1, FLARE_BWD_WGMMA_SMALL_D=0 or the skip bound)");
+#define FLARE_TC_BWD_CLUSTER_64 __cluster_dims__(2, 1, 1)
+#define FLARE_TC_BWD_CLUSTER_128 __cluster_dims__(2, 1, 1)
 #else
 #define FLARE_TC_BWD_CLUSTER_64
 #define FLARE_TC_BWD_CLUSTER_128
