@@ -4,6 +4,8 @@
 # .text section's bytes / 16: every sm_90 instruction is 128 bits), registers and spills (ptxas -v).
 #   build-support/kernel-sizes.sh [regex of kernel names] [-- extra nvcc flags, e.g. -DFLARE_FWD_EXP2_FTZ=0]
 #   build-support/kernel-sizes.sh --philox     # SASS instructions of one philox4x32_10 call (philox_calls.cu)
+#   build-support/kernel-sizes.sh --same-as REF [-- flags]   # which kernels' machine code differs from git REF's
+#     (default flags at REF; e.g. after adding an off-by-default knob: the defaults' code must be byte-identical)
 # Default regex: the bf16 forward and dK/dV kernels. A proxy, not a timing: the count includes every path of a kernel
 # (with and without masking, dropout), and the main loop is most of it. Nsight Compute on 2026-12-07 found the
 # Hopper dK/dV kernel issue-bound, so fewer instructions per step are what its speed needs (docs/attention-kernels.md).
@@ -27,6 +29,21 @@ if [[ ${1:-} == --philox ]]; then
   done
   echo "philox_calls: ${counts[0]} / ${counts[1]} / ${counts[2]} instructions with 1 / 4 / 8 calls;" \
     "per call after the first: $(( (counts[2] - counts[0]) / 7 ))"
+  exit 0
+fi
+if [[ ${1:-} == --same-as ]]; then
+  ref=${2:?"--same-as: expected a git ref"}; shift 2
+  extra=(); if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
+  mkdir -p "$tmp/ref" && git -C "$root" archive "$ref" attention-cuda/src/main/cuda | tar -x -C "$tmp/ref"
+  flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin)
+  "$NVCC" "${flags[@]}" -I "$tmp/ref/${src#$root/}" "$tmp/ref/${src#$root/}/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
+  "$NVCC" "${flags[@]}" "${extra[@]}" -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/new.cubin" & wait
+  same=0; differ=()
+  while read -r name _; do
+    if cmp -s <(readelf -x ".text.$name" "$tmp/ref.cubin") <(readelf -x ".text.$name" "$tmp/new.cubin"); then
+      same=$((same + 1)); else differ+=("$name"); fi
+  done < <(kernel_instructions "$tmp/new.cubin")
+  echo "sm_90a machine code against $ref: $same kernels identical; different: ${differ[*]:-none}"
   exit 0
 fi
 extra=()
