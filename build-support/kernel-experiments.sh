@@ -62,13 +62,14 @@ case "${1:-}" in
         "$bin/fh_$v" --bench --bench-dims $d --bench-seqs 2048 --bench-dropout $pdrop --bench-no-simt > "$out/ncu-fwd-$v-d$d-p$pdrop.txt" 2>&1
       echo "ncu fwd $v D=$d p=$pdrop rc=$?"; grep -E "inst_executed|cycles|issue_active" "$out/ncu-fwd-$v-d$d-p$pdrop.txt"
     done; done
-    # The D=64 dK/dV kernel (S=4096, not causal), base and n1: stall reasons (warps per issued instruction, those
-    # >= 0.05) and scheduler statistics; and the SASS where the GPU machine has cuobjdump (the dev machine has none)
-    for v in base n1 p1; do [[ -x $bin/fh_$v ]] || continue
+    # The D=64 dK/dV kernel (S=4096, not causal), base, n1, p1 and q0: L2 throughput and reductions, stall reasons
+    # (warps per issued instruction, those >= 0.05) and scheduler statistics; and base's SASS where the GPU machine has
+    # cuobjdump (the dev machine has none)
+    for v in base n1 p1 q0; do [[ -x $bin/fh_$v ]] || continue
       timeout 90 ncu --kernel-name flash_bwd_dkdv_tc_bf16_d64 --launch-count 1 --clock-control none --section SchedulerStats \
-        --metrics "smsp__inst_executed.sum,lts__t_sectors_op_red.sum,regex:smsp__average_warps_issue_stalled_.*_per_issue_active.ratio" \
+        --metrics "smsp__inst_executed.sum,lts__t_sectors_op_red.sum,lts__throughput.avg.pct_of_peak_sustained_elapsed,regex:smsp__average_warps_issue_stalled_.*_per_issue_active.ratio" \
         "$bin/fh_$v" --bench --bench-dims 64 --bench-seqs 4096 --bench-no-simt > "$out/ncu-bwd64-$v.txt" 2>&1
-      echo "ncu bwd D=64 $v rc=$?"; grep -E "inst_executed|sectors_op|Issued Warp|Eligible Warps|No Eligible|stalled" "$out/ncu-bwd64-$v.txt" | awk '$NF+0 >= 0.05 || !/stalled/' 
+      echo "ncu bwd D=64 $v rc=$?"; grep -E "inst_executed|sectors_op|lts__throughput|Issued Warp|Eligible Warps|No Eligible|stalled" "$out/ncu-bwd64-$v.txt" | awk '$NF+0 >= 0.05 || !/stalled/' 
       [[ $v == base ]] && command -v cuobjdump > /dev/null && cuobjdump -sass "$bin/fh_$v" 2> /dev/null | xz -T2 > "$out/sass-$v.txt.xz"
     done
     [[ ${EXP_QUICK:-0} == 1 ]] && exit 0
