@@ -99,10 +99,11 @@ template <int D> struct BwdWgmmaCfg {
     static constexpr int DQ_RECV_BUF_BYTES = NWG * 2 * 32 * 32 * 4;
     static constexpr int DQ_RECV_BYTES = DQ_PAIR ? 2 * DQ_RECV_BUF_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
-    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK);
-    // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with 1 KiB reserved each) just
-    // fit an SM's 228 KiB.
-    static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + DQ_RECV_BYTES + 1024;
+    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK) or
+    // receive buffers (DQ_PAIR); 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with
+    // 1 KiB reserved each) just fit an SM's 228 KiB.
+    static constexpr int SMEM_BYTES =
+        2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + DQ_RECV_BYTES + 1024;
 };
 
 // dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
@@ -155,12 +156,12 @@ __device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t st
     bulk_commit();
 }
 
-// FLARE_BWD_DQ_PAIR's exchange, one step and warpgroup (its 8 KiB at `recv`; `warp` within the warpgroup): the warps holding the query rows the partner CTA adds (warps
-// 2 (1 - rank) and + 1: rows 32 (1 - rank) ..) store their dq into its receive buffer and arrive at the cluster
-// barrier; the others arrive, wait, and add the partner's values, which sit where their own do (same warp parity and
-// lane, 16-byte chunks 512 bytes apart: conflict-free). Returns whether this warp adds its (now summed) rows. A
-// sending warp waits on the previous step's barrier before it stores, so a buffer is rewritten only after the
-// partner read it two steps before; the kernel's end waits on the last one.
+// FLARE_BWD_DQ_PAIR's exchange, one step and warpgroup (its 8 KiB at `recv`; `warp` within the warpgroup): the warps
+// holding the query rows the partner CTA adds (warps 2 (1 - rank) and + 1: rows 32 (1 - rank) ..) store their dq into
+// its receive buffer and arrive at the cluster barrier; the others arrive, wait, and add the partner's values, which
+// sit where their own do (same warp and lane, 16-byte chunks 512 bytes apart: conflict-free). Returns whether this
+// warp adds its (now summed) rows. A sending warp waits on the previous step's barrier before it stores, so a buffer
+// is rewritten only after the partner read it two steps before; the kernel's end waits on the last one.
 __device__ __forceinline__ bool bwd_dq_pair_exchange(float (&dq)[8][4], uint32_t recv, int step, int warp, int lane) {
     const int rank = blockIdx.x & 1;   // the CTA's rank in its cluster of 2 along x
     const uint32_t slot = recv + (warp & 1) * 4096 + lane * 16;
