@@ -3,11 +3,22 @@
 # the cuda-tagged tests, then our attention benchmark beside PyTorch's on the same GPU, then a short GPU training
 # run. Logs go to $OUT (or ./gpu-out), packed into gpu-logs.tgz at the end; the summary is printed last.
 #   bash build-support/gpu-check.sh [tests|bench|ops|harness|sanitize|ncu|hf|gpt2|profile|memory|attnmem|train ...]   (default: tests bench train)
+# ATTN_VARIANT=<v>: the Java steps run the attention fatbin built with kernel variant v's knobs (.gpu/alt/<v>/, from
+# build-support/kernel-experiments.sh build); the bundle's own fatbin is put back at the end.
 set -uo pipefail
 out=${OUT:-gpu-out}
 mkdir -p "$out"
 present_at_start=$(ls "$out" | sort)   # packed at the end: only what this run adds (another script's logs stay)
 steps=("$@")
+if [[ -n ${ATTN_VARIANT:-} ]]; then
+  fatbin=dev/flare/attention/FlashAttentionKernels.fatbin
+  bundled=$(ls .gpu/cp/*/"$fatbin" 2> /dev/null | head -n 1)
+  [[ -f .gpu/alt/$ATTN_VARIANT/$fatbin && -n $bundled ]] ||
+    { echo "ATTN_VARIANT=$ATTN_VARIANT: expected .gpu/alt/$ATTN_VARIANT/$fatbin and the bundle's $fatbin"; exit 2; }
+  cp -f "$bundled" /tmp/flare-bundled.fatbin && cp -f ".gpu/alt/$ATTN_VARIANT/$fatbin" "$bundled"
+  trap 'cp -f /tmp/flare-bundled.fatbin "$bundled"' EXIT
+  echo "attention kernels: variant $ATTN_VARIANT" | tee "$out/attn-variant.txt"
+fi
 [[ ${#steps[@]} -eq 0 ]] && steps=(tests bench train)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 summary=()

@@ -9,13 +9,15 @@
 #         the `a` features and, with other tile limits, sm_80 run)
 #   n1    base with dQ sent by bulk adds from shared memory (FLARE_BWD_DQ_BULK=1) and the forward's dropout words
 #         selected once per Philox call (FLARE_FWD_DROPOUT_PRESWAP=1): two kernels, one knob each
-#   p1    base with D=64 dK/dV CTAs in clusters of 2 that sum their dQ before the atomics (FLARE_BWD_DQ_PAIR=1)
+#   p1    base with dK/dV CTAs (D=64 and 128) in clusters of 2 that sum their dQ before the atomics (FLARE_BWD_DQ_PAIR=1)
 #   q0    base with dQ's adds left out (FLARE_BWD_EXP_SKIP_DQ_ADD=1): a bound for the dQ path, timed only (dQ is wrong)
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and, but for q0, the
 # full correctness checks (EXP_VARIANTS="base n1": only those). Nsight Compute then counts the forward's instructions
 # with and without dropout (S=2048, not causal; n1 with dropout) and, unless EXP_QUICK=1, profiles base's forward and
 # dK/dV kernels at S=4096; then the
 # layer-norm launch variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
+# `build` also compiles the attention fatbin with the knobs of each variant in EXP_JAVA_VARIANTS (default "n1 p1") into
+# .gpu/alt/<v>/, for the Java tests: ATTN_VARIANT=<v> bash build-support/gpu-check.sh tests.
 # The runs of 2026-12-07 (other variants then: commit 1081f9b had the dK/dV step overlap o1-o3) are in docs/benchmarks.md.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,25 +28,31 @@ case "${1:-}" in
     tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
-    harness() { "$NVCC" "${flags[@]}" "${@:2}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
+    declare -A knobs=([base]="" [m1]="-DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0" [q0]="-DFLARE_BWD_EXP_SKIP_DQ_ADD=1"
+                      [n1]="-DFLARE_BWD_DQ_BULK=1 -DFLARE_FWD_DROPOUT_PRESWAP=1" [p1]="-DFLARE_BWD_DQ_PAIR=1")
+    harness() { local k; read -r -a k <<< "${knobs[$1]:-}"
+                "$NVCC" "${flags[@]}" "${k[@]}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
     variants=(base m1 n1 q0 p1)
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
     fi
-    harness base &
-    harness m1 -DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0 &
-    wait
-    harness n1 -DFLARE_BWD_DQ_BULK=1 -DFLARE_FWD_DROPOUT_PRESWAP=1 &
-    harness q0 -DFLARE_BWD_EXP_SKIP_DQ_ADD=1 &
-    wait
-    harness p1 -DFLARE_BWD_DQ_PAIR=1 &
+    harness base & harness m1 & wait
+    harness n1 & harness q0 & wait
+    harness p1 &
     inc=(-I core-tensor/src/main/cuda)
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench" &
     "$NVCC" "${flags[@]}" "${inc[@]}" "-DLN_FWD_BLOCKS(P)=4" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench_b4" &
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/bias_add_bench.cu -o "$tmp/bias_bench" &
     wait
     for b in "${variants[@]/#/fh_}" ln_bench ln_bench_b4 bias_bench; do [[ -x $tmp/$b ]] || { echo "build of $b failed"; exit 1; }; done
+    # The attention module's fatbin with a variant's knobs, for the Java tests on the GPU machine
+    # (ATTN_VARIANT=<v> bash build-support/gpu-check.sh tests): .gpu/alt/<v>/dev/flare/attention/FlashAttentionKernels.fatbin
+    for v in ${EXP_JAVA_VARIANTS-n1 p1}; do
+      rm -rf ".gpu/alt/$v"
+      FLARE_CUDA_ARCHS=sm_90a FLARE_NVCC_DEFINES="${knobs[$v]}" bash build-support/nvcc-build.sh attention-cuda/src/main/cuda \
+        ".gpu/alt/$v" > "$tmp/fatbin-$v.log" 2>&1 || { cat "$tmp/fatbin-$v.log"; echo "fatbin of $v failed"; exit 1; }
+    done
     rm -rf "$tmp/ref_src"; mkdir -p .gpu && tar -C "$tmp" -cJf .gpu/experiments.txz . && ls -la .gpu/experiments.txz ;;
   run)
     out=${OUT:-gpu-out}; bin=/tmp/flare-experiments; mkdir -p "$bin" "$out"

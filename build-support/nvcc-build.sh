@@ -16,6 +16,8 @@
 #   FLARE_NVCC        "none": skip CUDA (CPU-only build); a path: use that nvcc.
 #   CUDA_HOME         searched first for bin/nvcc.
 #   FLARE_NVCC_JOBS   parallel nvcc processes (default: nproc).
+#   FLARE_NVCC_DEFINES extra nvcc flags, space separated, e.g. a kernel knob "-DFLARE_BWD_DQ_BULK=1" (kernel-experiments.sh
+#                     builds the variants' fatbins for the Java tests this way). Default: none.
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -71,8 +73,9 @@ done
 # tables); size mode packs it into 0.8 MB. The driver decompresses on load (CUDA 13 drivers, which these need anyway).
 # -Xptxas -v: its C75xx messages say that ptxas serialized wgmma products or injected their synchronization itself
 # (the Hopper attention kernels must order their own fences and waits); a build that gets one fails below.
+read -r -a DEFINES <<< "${FLARE_NVCC_DEFINES:-}"
 NVCC_FLAGS=(-fatbin -O3 -std=c++17 --expt-relaxed-constexpr -lineinfo --compress-mode=size -Xptxas -v -I "$SRC_DIR"
-            "${GENCODE[@]}")
+            "${GENCODE[@]}" "${DEFINES[@]}")
 
 # ---- what is out of date -----------------------------------------------------------------
 mapfile -d '' SOURCES < <(cd "$SRC_DIR" && find . -name '*.cu' -type f -print0 | sort -z)
