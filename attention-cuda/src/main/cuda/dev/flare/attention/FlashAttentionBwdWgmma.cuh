@@ -58,9 +58,16 @@
 // the atomics: per warpgroup, each CTA sends the 32 query rows its partner adds (st.shared::cluster) and adds the other
 // 32 with both halves, so dq_accum gets half the atomics (at D = 64 its traffic per FLOP as with 128 keys per CTA).
 // One cluster barrier per step; the grid's key blocks are rounded up to even (KEY_BLOCK_MULTIPLE). Applies where
-// FLARE_BWD_DQ_BULK could (one dQ product per warpgroup and step) and that is off.
+// FLARE_BWD_DQ_BULK could (one dQ product per warpgroup and step) and that is off. Per head dim:
+// FLARE_BWD_DQ_PAIR_SMALL_D (D = 64) and FLARE_BWD_DQ_PAIR_D128, both FLARE_BWD_DQ_PAIR unless given.
 #ifndef FLARE_BWD_DQ_PAIR
 #define FLARE_BWD_DQ_PAIR 0
+#endif
+#ifndef FLARE_BWD_DQ_PAIR_SMALL_D
+#define FLARE_BWD_DQ_PAIR_SMALL_D FLARE_BWD_DQ_PAIR
+#endif
+#ifndef FLARE_BWD_DQ_PAIR_D128
+#define FLARE_BWD_DQ_PAIR_D128 FLARE_BWD_DQ_PAIR
 #endif
 // Measurement only, never in a build that is used: 1 leaves dQ's product out of dq_accum (no atomics, no bulk adds), to
 // bound what a cheaper dQ path could gain. dQ is wrong under it.
@@ -93,7 +100,8 @@ template <int D> struct BwdWgmmaCfg {
     static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
     static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
     // (not with FLARE_BWD_EXP_SKIP_DQ_ADD, which skips the exchange and would leave the cluster barrier unmatched)
-    static constexpr bool DQ_PAIR = FLARE_BWD_DQ_PAIR && DQ_PRODUCTS == 1 && !DQ_BULK && !FLARE_BWD_EXP_SKIP_DQ_ADD;
+    static constexpr bool DQ_PAIR = (D == 64 ? FLARE_BWD_DQ_PAIR_SMALL_D : FLARE_BWD_DQ_PAIR_D128) && DQ_PRODUCTS == 1 &&
+                                    !DQ_BULK && !FLARE_BWD_EXP_SKIP_DQ_ADD;
     static constexpr int KEY_BLOCK_MULTIPLE = DQ_PAIR ? 2 : 1;   // the cluster size along the grid's key blocks
     // The partner's dQ rows, two buffers (steps alternate) of NWG x 2 warps x 32 lanes x 32 fp32
     static constexpr int DQ_RECV_BUF_BYTES = NWG * 2 * 32 * 32 * 4;

@@ -35,16 +35,20 @@ using namespace flare_attn;
         flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
     FLARE_BWD_ENTRIES(NAME, T, D)
 
-// Clusters of the tensor-core dK/dV kernel (only the sm_90a wgmma kernels under FLARE_BWD_DQ_PAIR have them, D = 64
-// and 128; the launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11).
-#if FLARE_BWD_DQ_PAIR && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-static_assert(bwd_key_block_multiple<64>() == 2 && bwd_key_block_multiple<128>() == 2,
-              "FLARE_BWD_DQ_PAIR needs the wgmma dK/dV kernel at D = 64 and 128 with one dQ product per warpgroup "
-              "(not FLARE_BWD_DQ_BULK, FLARE_BWD_WGMMA_WGS_D128=1, FLARE_BWD_WGMMA_SMALL_D=0 or the skip bound)");
+// Clusters of the tensor-core dK/dV kernel (only the sm_90a wgmma kernels under FLARE_BWD_DQ_PAIR_SMALL_D / _D128
+// have them; the launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11). A knob that
+// cannot apply (FLARE_BWD_DQ_BULK, one warpgroup at D = 128, the tile kernel at D = 64, the skip bound) is an error.
+#define FLARE_PAIR_NEEDS "needs the wgmma dK/dV kernel with one dQ product per warpgroup, without FLARE_BWD_DQ_BULK"
+#if FLARE_BWD_DQ_PAIR_SMALL_D && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+static_assert(bwd_key_block_multiple<64>() == 2, "FLARE_BWD_DQ_PAIR_SMALL_D " FLARE_PAIR_NEEDS);
 #define FLARE_TC_BWD_CLUSTER_64 __cluster_dims__(2, 1, 1)
-#define FLARE_TC_BWD_CLUSTER_128 __cluster_dims__(2, 1, 1)
 #else
 #define FLARE_TC_BWD_CLUSTER_64
+#endif
+#if FLARE_BWD_DQ_PAIR_D128 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+static_assert(bwd_key_block_multiple<128>() == 2, "FLARE_BWD_DQ_PAIR_D128 " FLARE_PAIR_NEEDS);
+#define FLARE_TC_BWD_CLUSTER_128 __cluster_dims__(2, 1, 1)
+#else
 #define FLARE_TC_BWD_CLUSTER_128
 #endif
 #define FLARE_TC_BWD_CLUSTER_32
