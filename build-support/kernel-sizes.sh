@@ -16,6 +16,7 @@ NVCC=${NVCC:-$(command -v nvcc || ls -d /usr/local/cuda*/bin/nvcc 2>/dev/null | 
 src=$root/attention-cuda/src/main/cuda/dev/flare/attention
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+cubin=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin)   # every mode's nvcc flags
 kernel_instructions() {   # "name instructions" per kernel of cubin $1, sorted (.text bytes / 16)
   readelf -S -W "$1" 2>/dev/null | sed -nE 's/.*\] \.text\.([A-Za-z0-9_]+) +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+) .*/\1 \2/p' |
     sort | while read -r name size; do echo "$name $(( 16#$size / 16 ))"; done
@@ -23,7 +24,7 @@ kernel_instructions() {   # "name instructions" per kernel of cubin $1, sorted (
 if [[ ${1:-} == --philox ]]; then
   counts=()
   for n in 1 4 8; do
-    "$NVCC" -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -cubin -DNCALL=$n -I "$src" \
+    "$NVCC" "${cubin[@]}" -DNCALL=$n -I "$src" \
       "$root/attention-cuda/src/test/cuda/philox_calls.cu" -o "$tmp/p$n.cubin"
     counts+=("$(kernel_instructions "$tmp/p$n.cubin" | awk '$1 == "philox_calls" {print $2}')")
   done
@@ -35,9 +36,8 @@ if [[ ${1:-} == --same-as ]]; then
   ref=${2:?"--same-as: expected a git ref"}; shift 2
   extra=(); if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
   mkdir -p "$tmp/ref" && git -C "$root" archive "$ref" attention-cuda/src/main/cuda | tar -x -C "$tmp/ref"
-  flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin)
-  "$NVCC" "${flags[@]}" -I "$tmp/ref/${src#$root/}" "$tmp/ref/${src#$root/}/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
-  "$NVCC" "${flags[@]}" "${extra[@]}" -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/new.cubin" & wait
+  "$NVCC" "${cubin[@]}" -I "$tmp/ref/${src#$root/}" "$tmp/ref/${src#$root/}/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
+  "$NVCC" "${cubin[@]}" "${extra[@]}" -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/new.cubin" & wait
   same=0; differ=()
   while read -r name _; do
     if cmp -s <(readelf -x ".text.$name" "$tmp/ref.cubin") <(readelf -x ".text.$name" "$tmp/new.cubin"); then
@@ -49,7 +49,7 @@ fi
 extra=()
 if [[ $# -gt 0 && $1 != -- ]]; then regex=$1; shift; fi
 if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
-if ! "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a -cubin -Xptxas -v "${extra[@]}" \
+if ! "$NVCC" "${cubin[@]}" -Xptxas -v "${extra[@]}" \
   -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/k.cubin" 2> "$tmp/ptxas.txt"; then
   grep -v '^ptxas info' "$tmp/ptxas.txt" >&2   # the compiler's errors, without the per-kernel statistics
   echo "kernel-sizes: the build failed (flags: ${extra[*]:-none})" >&2

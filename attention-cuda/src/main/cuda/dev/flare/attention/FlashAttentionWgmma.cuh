@@ -42,6 +42,7 @@ __device__ __forceinline__ void bulk_reduce_add_f32(float* gdst, uint32_t ssrc, 
 __device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
 // This thread's bulk groups have read their shared memory (the source may be rewritten) / are complete.
 __device__ __forceinline__ void bulk_wait_read_all() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+__device__ __forceinline__ void bulk_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
 // Clusters (FLARE_BWD_DQ_PAIR): a shared address mapped into CTA `rank`'s window, 16-byte stores there,
 // and the cluster barrier in two halves (every thread alternates arrive and wait; warps execute them together).
 __device__ __forceinline__ uint32_t cluster_map_shared(uint32_t addr, int rank) {
@@ -59,7 +60,6 @@ __device__ __forceinline__ void ld_shared_v4_f32(uint32_t addr, float (&x)[4]) {
 }
 __device__ __forceinline__ void cluster_arrive() { asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void cluster_wait() { asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void bulk_wait_all() { asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory"); }
 
 // Pins a wgmma operand's registers at this point of the (volatile asm) instruction order, as FlashAttention-3 does
 // around its products. After a wait: the accumulator is read only after it (the wgmma asm statements define their

@@ -95,7 +95,8 @@ final class FlashAttentionKernels {
                 32 * c.preprocessRows(), 1, 0, backend.stream(), params);
         if (dtype != DType.F32 && c.tcBwdKeys() > 0) {
             // key blocks rounded up to the kernel's cluster size (a block past Sk computes nothing it stores)
-            int keyBlocks = Math.ceilDiv(Math.ceilDiv(p.sk(), c.tcBwdKeys()), c.tcBwdKeyBlockMultiple()) * c.tcBwdKeyBlockMultiple();
+            int multiple = c.tcBwdKeyBlockMultiple();
+            int keyBlocks = Math.ceilDiv(Math.ceilDiv(p.sk(), c.tcBwdKeys()), multiple) * multiple;
             module.launch3d("flash_bwd_dkdv_tc_" + sfx, keyBlocks, p.hkv(), p.b(), c.tcBwdThreads(), 1, c.tcBwdSmem(),
                     backend.stream(), params);
         } else {
