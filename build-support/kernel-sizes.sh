@@ -5,7 +5,8 @@
 #   build-support/kernel-sizes.sh [regex of kernel names] [-- extra nvcc flags, e.g. -DFLARE_FWD_EXP2_FTZ=0]
 #   build-support/kernel-sizes.sh --philox     # SASS instructions of one philox4x32_10 call (philox_calls.cu)
 #   build-support/kernel-sizes.sh --same-as REF [-- flags]   # which kernels' machine code differs from git REF's
-#     (default flags at REF; e.g. after adding an off-by-default knob: the defaults' code must be byte-identical)
+#     (default flags at REF, or REF_FLAGS="-D..." there; e.g. after adding an off-by-default knob: the defaults' code
+#     must be byte-identical, or after making a measured variant the default: the new defaults against REF built with it)
 # Default regex: the bf16 forward and dK/dV kernels. A proxy, not a timing: the count includes every path of a kernel
 # (with and without masking, dropout), and the main loop is most of it. Nsight Compute on 2026-12-07 found the
 # Hopper dK/dV kernel issue-bound, so fewer instructions per step are what its speed needs (docs/attention-kernels.md).
@@ -36,7 +37,8 @@ if [[ ${1:-} == --same-as ]]; then
   ref=${2:?"--same-as: expected a git ref"}; shift 2
   extra=(); if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
   mkdir -p "$tmp/ref" && git -C "$root" archive "$ref" attention-cuda/src/main/cuda | tar -x -C "$tmp/ref"
-  "$NVCC" "${cubin[@]}" -I "$tmp/ref/${src#$root/}" "$tmp/ref/${src#$root/}/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
+  read -r -a ref_flags <<< "${REF_FLAGS:-}"
+  "$NVCC" "${cubin[@]}" ${ref_flags[@]+"${ref_flags[@]}"} -I "$tmp/ref/${src#$root/}" "$tmp/ref/${src#$root/}/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
   "$NVCC" "${cubin[@]}" "${extra[@]}" -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/new.cubin" & wait
   same=0; differ=()
   while read -r name _; do

@@ -52,7 +52,7 @@ struct KSet {
     const void* dq = nullptr;
     const void* conv = nullptr;
     const void* dkdv_tc = nullptr;  // tensor-core dK/dV, bf16/f16 and D <= 128 only
-    int tc_bc = 0, tc_nt = 0, tc_key_block_multiple = 1;
+    int tc_bc = 0, tc_nt = 0;
     size_t tc_smem = 0;
     int fwd_bm = 0, fwd_nt = 0;
     size_t fwd_smem = 0;
@@ -75,7 +75,6 @@ struct KSet {
 template <int D> static void tc_cfg(KSet& k, const void* f) {
     k.dkdv_tc = f;
     k.tc_bc = BwdDkdvLaunchCfg<D>::BC;
-    k.tc_key_block_multiple = bwd_key_block_multiple<D>();
     k.tc_nt = BwdDkdvLaunchCfg<D>::NT;
     k.tc_smem = (size_t)BwdDkdvLaunchCfg<D>::SMEM_BYTES;
 }
@@ -378,9 +377,8 @@ static void run_fwd(const KSet& ks, const FlashFwdParams& fp, bool simt) {
 static void run_bwd(const KSet& ks, const FlashBwdParams& bp, int D, bool tc) {
     FlashBwdParams p = bp;
     launch(ks.pre, dim3(cdiv(p.Sq, kPreprocessWarps), p.Hq, p.B), dim3(kPreprocessWarps * 32), 0, &p);
-    const int m = ks.tc_key_block_multiple;   // the tensor-core kernel's cluster size along the key blocks
     if (tc)
-        launch(ks.dkdv_tc, dim3(cdiv(cdiv(p.Sk, ks.tc_bc), m) * m, p.Hkv, p.B), dim3(ks.tc_nt), ks.tc_smem, &p);
+        launch(ks.dkdv_tc, dim3(cdiv(p.Sk, ks.tc_bc), p.Hkv, p.B), dim3(ks.tc_nt), ks.tc_smem, &p);
     else
         launch(ks.dkdv, dim3(cdiv(p.Sk, ks.bwd_kb), p.Hkv, p.B), dim3(ks.bwd_nt), ks.bwd_smem, &p);
     if (p.deterministic)

@@ -51,24 +51,27 @@
 // thread and step); 1 = staged in shared memory and added by the bulk-copy engine, one 256-byte cp.reduce.async.bulk
 // .add.f32 per query row, each warp sending its own 16 rows (FlashAttention-3 sends dQ through shared memory too, from
 // a producer warp). Applies where a warpgroup computes one dQ product per step (D = 64, and D = 128 with 2 warpgroups).
-#ifndef FLARE_BWD_DQ_BULK
-#define FLARE_BWD_DQ_BULK 0
+// Per head dim: FLARE_BWD_DQ_BULK_SMALL_D (D = 64) and FLARE_BWD_DQ_BULK_D128, both FLARE_BWD_DQ_BULK unless given.
+// On an H100 (2026-12-07 22:58, harness --bench, bf16, 16k tokens, same call) bulk adds took the D=64 backward 2-5%
+// faster on 5 of 7 rows (S=1024 212 -> 219 TFLOP/s, S=4096 251 -> 258), even causal at S=4096 (-0.2%), 1.9% slower
+// with dropout (S=2048 causal); at D=128 they were 3-6% slower on every row (S=4096 298 -> 283): on at D=64 only.
+#ifndef FLARE_BWD_DQ_BULK_SMALL_D
+#ifdef FLARE_BWD_DQ_BULK
+#define FLARE_BWD_DQ_BULK_SMALL_D FLARE_BWD_DQ_BULK
+#else
+#define FLARE_BWD_DQ_BULK_SMALL_D 1
 #endif
-// 1 = CTAs in clusters of 2 over adjacent key blocks, which walk the same query steps and sum their dQ products before
-// the atomics: per warpgroup, each CTA sends the 32 query rows its partner adds (st.shared::cluster) and adds the other
-// 32 with both halves, so dq_accum gets half the atomics (at D = 64 its traffic per FLOP as with 128 keys per CTA).
-// One cluster barrier per step; the grid's key blocks are rounded up to even (KEY_BLOCK_MULTIPLE). Applies where
-// FLARE_BWD_DQ_BULK could (one dQ product per warpgroup and step) and that is off. Per head dim:
-// FLARE_BWD_DQ_PAIR_SMALL_D (D = 64) and FLARE_BWD_DQ_PAIR_D128, both FLARE_BWD_DQ_PAIR unless given.
-#ifndef FLARE_BWD_DQ_PAIR
-#define FLARE_BWD_DQ_PAIR 0
 #endif
-#ifndef FLARE_BWD_DQ_PAIR_SMALL_D
-#define FLARE_BWD_DQ_PAIR_SMALL_D FLARE_BWD_DQ_PAIR
+#ifndef FLARE_BWD_DQ_BULK_D128
+#ifdef FLARE_BWD_DQ_BULK
+#define FLARE_BWD_DQ_BULK_D128 FLARE_BWD_DQ_BULK
+#else
+#define FLARE_BWD_DQ_BULK_D128 0
 #endif
-#ifndef FLARE_BWD_DQ_PAIR_D128
-#define FLARE_BWD_DQ_PAIR_D128 FLARE_BWD_DQ_PAIR
 #endif
+// Measured and removed (2026-12-07 22:58, same comparison; code in git 75ef2c0, FLARE_BWD_DQ_PAIR): dK/dV CTAs in
+// clusters of 2 over adjacent key blocks that summed their dQ products through distributed shared memory before the
+// atomics (half the atomics), one cluster barrier per step: 3-11% slower at D=64, 12-20% at D=128.
 // Measurement only, never in a build that is used: 1 leaves dQ's product out of dq_accum (no atomics, no bulk adds), to
 // bound what a cheaper dQ path could gain. dQ is wrong under it.
 #ifndef FLARE_BWD_EXP_SKIP_DQ_ADD
@@ -94,24 +97,17 @@ template <int D> struct BwdWgmmaCfg {
     // each warpgroup takes every half (one after the other) over its own 64 keys.
     static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
     static constexpr int DQ_PRODUCTS = DQ_SPLIT_D ? 1 : D / 64;   // dQ products per warpgroup and step
-    static constexpr bool DQ_BULK = FLARE_BWD_DQ_BULK && DQ_PRODUCTS == 1;
+    static constexpr bool DQ_BULK = (D == 64 ? FLARE_BWD_DQ_BULK_SMALL_D : FLARE_BWD_DQ_BULK_D128) && DQ_PRODUCTS == 1;
     // A staged dQ row: 64 fp32 and 16 bytes, so that a warp's float2 stores (8 rows x 32 bytes) take 2 shared-memory
     // wavefronts instead of 8; 16-byte aligned as the bulk copy needs.
     static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
     static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
-    // (not with FLARE_BWD_EXP_SKIP_DQ_ADD, which skips the exchange and would leave the cluster barrier unmatched)
-    static constexpr bool DQ_PAIR = (D == 64 ? FLARE_BWD_DQ_PAIR_SMALL_D : FLARE_BWD_DQ_PAIR_D128) && DQ_PRODUCTS == 1 &&
-                                    !DQ_BULK && !FLARE_BWD_EXP_SKIP_DQ_ADD;
-    static constexpr int KEY_BLOCK_MULTIPLE = DQ_PAIR ? 2 : 1;   // the cluster size along the grid's key blocks
-    // The partner's dQ rows, two buffers (steps alternate) of NWG x 2 warps x 32 lanes x 32 fp32
-    static constexpr int DQ_RECV_BUF_BYTES = NWG * 2 * 32 * 32 * 4;
-    static constexpr int DQ_RECV_BYTES = DQ_PAIR ? 2 * DQ_RECV_BUF_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
-    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK) or
-    // receive buffers (DQ_PAIR); 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with
+    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK);
+    // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with
     // 1 KiB reserved each) just fit an SM's 228 KiB.
     static constexpr int SMEM_BYTES =
-        2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + DQ_RECV_BYTES + 1024;
+        2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + 1024;
 };
 
 // dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
@@ -164,35 +160,6 @@ __device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t st
     bulk_commit();
 }
 
-// FLARE_BWD_DQ_PAIR's exchange, one step and warpgroup (its 8 KiB at `recv`; `warp` within the warpgroup): the warps
-// holding the query rows the partner CTA adds (warps 2 (1 - rank) and + 1: rows 32 (1 - rank) ..) store their dq into
-// its receive buffer and arrive at the cluster barrier; the others arrive, wait, and add the partner's values, which
-// sit where their own do (same warp and lane, 16-byte chunks 512 bytes apart: conflict-free). Returns whether this
-// warp adds its (now summed) rows. A sending warp waits on the previous step's barrier before it stores, so a buffer
-// is rewritten only after the partner read it two steps before; the kernel's end waits on the last one.
-__device__ __forceinline__ bool bwd_dq_pair_exchange(float (&dq)[8][4], uint32_t recv, int step, int warp, int lane) {
-    const int rank = blockIdx.x & 1;   // the CTA's rank in its cluster of 2 along x
-    const uint32_t slot = recv + (warp & 1) * 4096 + lane * 16;
-    if ((warp >> 1) != rank) {
-        if (step > 0) cluster_wait();
-        const uint32_t remote = cluster_map_shared(slot, rank ^ 1);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) st_cluster_v4_f32(remote + i * 512, dq[i][0], dq[i][1], dq[i][2], dq[i][3]);
-        cluster_arrive();
-        return false;
-    }
-    cluster_arrive();
-    cluster_wait();
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        float x[4];
-        ld_shared_v4_f32(slot + i * 512, x);
-#pragma unroll
-        for (int e = 0; e < 4; ++e) dq[i][e] += x[e];
-    }
-    return true;
-}
-
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -206,7 +173,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
     const uint32_t sdS = sdObuf + 2 * C::QO_BYTES;      // swizzled [BC keys][BR queries]
     float* sLseBuf = reinterpret_cast<float*>(smem_raw + (sdS + C::DS_BYTES - smem_u32(smem_raw)));  // [2][BR]
     float* sDeltaBuf = sLseBuf + 2 * BR;                                                           // [2][BR]
-    // DQ_BULK: [NWG][BR] rows of DQ_ROW_BYTES; DQ_PAIR: the receive buffers
+    // DQ_BULK: [NWG][BR] rows of DQ_ROW_BYTES
     const uint32_t sDqStage = sdS + C::DS_BYTES + 4 * BR * 4;
 
     const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
@@ -231,13 +198,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
     const int krow[2] = {kw0 + g4, kw0 + g4 + 8};             // keys of this thread's accumulator rows
     const uint32_t sK_wg = sK + wg * 64 * 128, sV_wg = sV + wg * 64 * 128;   // this warpgroup's 64 key rows
 
-    // FLARE_BWD_DQ_PAIR: both CTAs of a cluster walk the steps of the first one's keys (under the causal mask the
-    // second's first step is then fully masked: P = 0, dS = 0), and no CTA touches the partner's shared memory before
-    // both have started.
-    const BwdQuerySteps<BR> steps(p, hk, C::DQ_PAIR ? (blockIdx.x & ~1) * BC : k0, off);
-    if constexpr (C::DQ_PAIR) {
-        if (!p.deterministic) { cluster_arrive(); cluster_wait(); }
-    }
+    const BwdQuerySteps<BR> steps(p, hk, k0, off);
     const int n_steps = steps.count;
     auto load_step = [&](const typename BwdQuerySteps<BR>::Cursor& at, int buf) {
         const int h = at.h, q0 = at.q0;
@@ -354,12 +315,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                 if constexpr (FLARE_BWD_EXP_SKIP_DQ_ADD) continue;
                 if constexpr (C::DQ_BULK)
                     bwd_dq_bulk<D>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, dqa + dh * 64, q0, Sq, p.scale, warp, lane);
-                else if constexpr (C::DQ_PAIR) {
-                    // this step's buffer, this warpgroup's 8 KiB of it
-                    const uint32_t recv = sDqStage + (step & 1) * C::DQ_RECV_BUF_BYTES + wg * 8192;
-                    if (bwd_dq_pair_exchange(dq, recv, step, warp, lane))
-                        bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
-                } else
+                else
                     bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
             }
         }
@@ -371,10 +327,6 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
     }
     cp_async_wait_all();
     if constexpr (C::DQ_BULK) bulk_wait_all();   // the dQ adds have read shared memory and written dq_accum
-    // DQ_PAIR: a sending warp's last barrier; after it the partner writes no more into this CTA's shared memory
-    if constexpr (C::DQ_PAIR) {
-        if (!p.deterministic && n_steps > 0 && (warp >> 1) != (int)(blockIdx.x & 1)) cluster_wait();
-    }
 
     T* dkg = reinterpret_cast<T*>(p.dk) + b * p.dk_batch_stride + hk * p.dk_head_stride;
     T* dvg = reinterpret_cast<T*>(p.dv) + b * p.dv_batch_stride + hk * p.dv_head_stride;
@@ -403,11 +355,6 @@ static constexpr bool kBwdWgmma = false;
 template <int D> struct BwdUsesWgmma {
     static constexpr bool value = kBwdWgmma && (D == 128 || (D == 64 && FLARE_BWD_WGMMA_SMALL_D));
 };
-// The grid's key blocks of flash_bwd_dkdv_tc_<dt>_d<D> are a multiple of this (its cluster size).
-template <int D> constexpr int bwd_key_block_multiple() {
-    if constexpr (BwdUsesWgmma<D>::value) return BwdWgmmaCfg<D>::KEY_BLOCK_MULTIPLE;
-    else return 1;
-}
 // The configuration of the kernel flash_bwd_dkdv_tc_<dt>_d<D> runs (BC, NT, MIN_BLOCKS, SMEM_BYTES).
 template <int D>
 using BwdDkdvLaunchCfg = std::conditional_t<BwdUsesWgmma<D>::value, BwdWgmmaCfg<D>, BwdTcLaunchCfg<D>>;

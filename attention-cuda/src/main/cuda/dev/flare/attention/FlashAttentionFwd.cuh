@@ -25,11 +25,6 @@ namespace flare_attn {
 #define FLARE_FWD_TC_BN_SMALL_D 128
 #endif
 
-// 1: dropout_bytes_fwd selects its Philox words for the lane exchange once per call (see there); 0: per round.
-#ifndef FLARE_FWD_DROPOUT_PRESWAP
-#define FLARE_FWD_DROPOUT_PRESWAP 0
-#endif
-
 // Dropout bytes of one lane for a 32-column group (columns col0 .. col0 + 31, col0 a multiple of 32) of its rows g and
 // g + 8. The quad (lanes tq = 0..3 of row g) needs 4 Philox blocks: (16-column half u, row g or g + 8). Lane tq
 // generates block k = tq = 2u + hh and sends each partner tq ^ r the two 16-bit halves it needs: one Philox per lane
@@ -40,11 +35,11 @@ __device__ __forceinline__ void dropout_bytes_fwd(uint32_t k0, uint32_t k1, uint
     uint32_t c[4] = {((uint32_t)col0 >> 4) + (uint32_t)(tq >> 1), (uint32_t)((tq & 1) ? row_g8 : row_g), (uint32_t)bh,
                      offset_lo};
     philox4x32_10(c, k0, k1);
-#if FLARE_FWD_DROPOUT_PRESWAP
     // The partner d = tq ^ r needs half d & 1 of words d >> 1 and 2 + (d >> 1). d >> 1 = (tq >> 1) ^ (r >> 1): words
     // 0/1 and 2/3 swapped once when tq >= 2 make round r read words r >> 1 and 2 + (r >> 1) (compile-time), and the
     // half's byte selector flips with r & 1 from the one of tq & 1 (4 selects per call instead of 8 plus 4 selector
-    // selects; the bytes each lane ends with are the same).
+    // selects, 16 fewer SASS instructions per forward kernel; the bytes each lane ends with are those of choosing
+    // per round, which a simulation of every (tq, round) checked; 0.6-0.8% faster with dropout, H100 2026-12-07).
     const bool swap = (tq >> 1) != 0;
     const uint32_t w[4] = {swap ? c[1] : c[0], swap ? c[0] : c[1], swap ? c[3] : c[2], swap ? c[2] : c[3]};
     const uint32_t sel_even = (tq & 1) ? 0x7632u : 0x5410u, sel_odd = sel_even ^ (0x7632u ^ 0x5410u);
@@ -53,15 +48,6 @@ __device__ __forceinline__ void dropout_bytes_fwd(uint32_t k0, uint32_t k1, uint
         const uint32_t packed = __byte_perm(w[r >> 1], w[2 + (r >> 1)], (r & 1) ? sel_odd : sel_even);
         v[r] = r == 0 ? packed : __shfl_xor_sync(0xffffffffu, packed, r);
     }
-#else
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
-        const int d = tq ^ r;   // the partner: it needs half d & 1 of words d >> 1 and 2 + (d >> 1)
-        const uint32_t wa = (d >> 1) ? c[1] : c[0], wb = (d >> 1) ? c[3] : c[2];
-        const uint32_t packed = __byte_perm(wa, wb, (d & 1) ? 0x7632u : 0x5410u);
-        v[r] = r == 0 ? packed : __shfl_xor_sync(0xffffffffu, packed, r);
-    }
-#endif
     xor_permute(v, tq);   // v[r] came from lane tq ^ r, i.e. block tq ^ r
 }
 

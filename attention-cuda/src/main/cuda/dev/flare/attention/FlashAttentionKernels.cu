@@ -35,28 +35,9 @@ using namespace flare_attn;
         flash_fwd_simt_##NAME##_d##D(const FlashFwdParams p) { fwd_simt_kernel<T, D>(p); }                 \
     FLARE_BWD_ENTRIES(NAME, T, D)
 
-// Clusters of the tensor-core dK/dV kernel (only the sm_90a wgmma kernels under FLARE_BWD_DQ_PAIR_SMALL_D / _D128
-// have them; the launcher rounds the grid's key blocks up to bwd_key_block_multiple, config field 11). A knob that
-// cannot apply (FLARE_BWD_DQ_BULK, one warpgroup at D = 128, the tile kernel at D = 64, the skip bound) is an error.
-#define FLARE_PAIR_NEEDS "needs the wgmma dK/dV kernel with one dQ product per warpgroup, without FLARE_BWD_DQ_BULK"
-#if FLARE_BWD_DQ_PAIR_SMALL_D && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-static_assert(bwd_key_block_multiple<64>() == 2, "FLARE_BWD_DQ_PAIR_SMALL_D " FLARE_PAIR_NEEDS);
-#define FLARE_TC_BWD_CLUSTER_64 __cluster_dims__(2, 1, 1)
-#else
-#define FLARE_TC_BWD_CLUSTER_64
-#endif
-#if FLARE_BWD_DQ_PAIR_D128 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-static_assert(bwd_key_block_multiple<128>() == 2, "FLARE_BWD_DQ_PAIR_D128 " FLARE_PAIR_NEEDS);
-#define FLARE_TC_BWD_CLUSTER_128 __cluster_dims__(2, 1, 1)
-#else
-#define FLARE_TC_BWD_CLUSTER_128
-#endif
-#define FLARE_TC_BWD_CLUSTER_32
-#define FLARE_TC_BWD_CLUSTER_96
-
 #define FLARE_TC_BWD_ENTRY(NAME, T, D)                                                                     \
     extern "C" __global__ void __launch_bounds__(BwdDkdvLaunchCfg<D>::NT, BwdDkdvLaunchCfg<D>::MIN_BLOCKS) \
-        FLARE_TC_BWD_CLUSTER_##D flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_entry<T, D>(p); }
+        flash_bwd_dkdv_tc_##NAME##_d##D(const FlashBwdParams p) { bwd_dkdv_entry<T, D>(p); }
 
 #define FLARE_F32_ENTRIES(D)                                                                               \
     extern "C" __global__ void __launch_bounds__(kSimtFwdWarps * 32)                                       \
@@ -85,7 +66,7 @@ FLARE_TC_BWD_ENTRY(f16, __half, 128)
 // Launch configuration table, read once by FlashAttentionKernels.java so that the Java launcher never restates
 // the tile constants. out[0] = sizeof(FlashFwdParams), out[1] = sizeof(FlashBwdParams), then for each D in
 // {32, 64, 96, 128, 256} kFlashConfigInts ints, in the order of the fields below.
-static constexpr int kFlashConfigInts = 12;
+static constexpr int kFlashConfigInts = 11;
 
 template <int D> __device__ void flash_config_row(int* r) {
     r[0] = FwdLaunchCfg<D>::BM;                 // tensor-core fwd: query rows per CTA
@@ -99,7 +80,6 @@ template <int D> __device__ void flash_config_row(int* r) {
     r[8] = D <= 128 ? BwdDkdvLaunchCfg<D>::BC : 0;   // tensor-core dkdv: keys per CTA (0: not instantiated)
     r[9] = D <= 128 ? BwdDkdvLaunchCfg<D>::NT : 0;   //   threads
     r[10] = D <= 128 ? BwdDkdvLaunchCfg<D>::SMEM_BYTES : 0;
-    r[11] = D <= 128 ? bwd_key_block_multiple<D>() : 1;   //   the grid's key blocks: a multiple of this (cluster size)
 }
 
 extern "C" __global__ void flash_launch_config(int* out) {

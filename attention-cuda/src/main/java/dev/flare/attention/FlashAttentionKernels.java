@@ -16,13 +16,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class FlashAttentionKernels {
     private static final int[] HEAD_DIMS = {32, 64, 96, 128, 256};
-    private static final int CONFIG_INTS = 12;
+    private static final int CONFIG_INTS = 11;
     private static final Map<CudaBackend, FlashAttentionKernels> BY_DEVICE = new ConcurrentHashMap<>();
 
     /** Launch geometry for one head dim (see flash_config_row in the .cu). */
     private record Config(int fwdTcRows, int fwdTcThreads, int fwdTcSmem, int simtFwdRows, int preprocessRows,
-                          int bwdBlock, int bwdThreads, int bwdSmem, int tcBwdKeys, int tcBwdThreads, int tcBwdSmem,
-                          int tcBwdKeyBlockMultiple) {}
+                          int bwdBlock, int bwdThreads, int bwdSmem, int tcBwdKeys, int tcBwdThreads, int tcBwdSmem) {}
 
     private final CudaBackend backend;
     private final CudaModule module;
@@ -40,7 +39,7 @@ final class FlashAttentionKernels {
         for (int i = 0; i < HEAD_DIMS.length; i++) {
             int o = 2 + i * CONFIG_INTS;
             configs[i] = new Config(t[o], t[o + 1], t[o + 2], t[o + 3], t[o + 4], t[o + 5], t[o + 6], t[o + 7], t[o + 8],
-                    t[o + 9], t[o + 10], t[o + 11]);
+                    t[o + 9], t[o + 10]);
         }
         for (String dt : new String[]{"bf16", "f16", "f32"}) {
             for (int i = 0; i < HEAD_DIMS.length; i++) {
@@ -94,11 +93,8 @@ final class FlashAttentionKernels {
         module.launch3d("flash_bwd_preprocess_" + sfx, Math.ceilDiv(p.sq(), c.preprocessRows()), p.hq(), p.b(),
                 32 * c.preprocessRows(), 1, 0, backend.stream(), params);
         if (dtype != DType.F32 && c.tcBwdKeys() > 0) {
-            // key blocks rounded up to the kernel's cluster size (a block past Sk computes nothing it stores)
-            int multiple = c.tcBwdKeyBlockMultiple();
-            int keyBlocks = Math.ceilDiv(Math.ceilDiv(p.sk(), c.tcBwdKeys()), multiple) * multiple;
-            module.launch3d("flash_bwd_dkdv_tc_" + sfx, keyBlocks, p.hkv(), p.b(), c.tcBwdThreads(), 1, c.tcBwdSmem(),
-                    backend.stream(), params);
+            module.launch3d("flash_bwd_dkdv_tc_" + sfx, Math.ceilDiv(p.sk(), c.tcBwdKeys()), p.hkv(), p.b(), c.tcBwdThreads(),
+                    1, c.tcBwdSmem(), backend.stream(), params);
         } else {
             module.launch3d("flash_bwd_dkdv_" + sfx, Math.ceilDiv(p.sk(), c.bwdBlock()), p.hkv(), p.b(), c.bwdThreads(), 1,
                     c.bwdSmem(), backend.stream(), params);
