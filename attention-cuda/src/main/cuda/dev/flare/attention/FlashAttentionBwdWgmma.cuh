@@ -12,7 +12,8 @@
 //      stay in registers for the whole CTA.
 //   4. dQ += dS K (64 queries x 64 d per product): A = dS read MN-major from the dS^T tile, B = K MN-major. With two
 //      warpgroups at D = 128 warpgroup w takes d 64w .. 64w + 63 over all 128 keys; otherwise a warpgroup takes all of
-//      d (64 at a time) over its own 64 keys. fp32 atomics into dq_accum.
+//      d (64 at a time) over its own 64 keys. Into dq_accum by fp32 atomics, or at D = 64 by bulk adds from shared
+//      memory (FLARE_BWD_DQ_BULK_SMALL_D).
 #pragma once
 #include "FlashAttentionBwdTile.cuh"
 #include "FlashAttentionFwdWgmma.cuh"
@@ -72,6 +73,7 @@
 // Measured and removed (2026-12-07 22:58, same comparison; code in git 75ef2c0, FLARE_BWD_DQ_PAIR): dK/dV CTAs in
 // clusters of 2 over adjacent key blocks that summed their dQ products through distributed shared memory before the
 // atomics (half the atomics), one cluster barrier per step: 3-11% slower at D=64, 12-20% at D=128.
+
 // Measurement only, never in a build that is used: 1 leaves dQ's product out of dq_accum (no atomics, no bulk adds), to
 // bound what a cheaper dQ path could gain. dQ is wrong under it.
 #ifndef FLARE_BWD_EXP_SKIP_DQ_ADD
@@ -104,10 +106,9 @@ template <int D> struct BwdWgmmaCfg {
     static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
     // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK);
-    // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with
-    // 1 KiB reserved each) just fit an SM's 228 KiB.
-    static constexpr int SMEM_BYTES =
-        2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + 1024;
+    // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with 1 KiB reserved each) just
+    // fit an SM's 228 KiB.
+    static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + 1024;
 };
 
 // dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
