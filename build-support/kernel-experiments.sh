@@ -12,10 +12,10 @@
 #   n1    base with dQ sent by bulk adds at D=128 too (FLARE_BWD_DQ_BULK=1)
 #   q0    base with dQ's adds left out (FLARE_BWD_EXP_SKIP_DQ_ADD=1): a bound for the dQ path, timed only (dQ is wrong)
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and, but for q0, the
-# full correctness checks (EXP_VARIANTS="base n1": only those). Nsight Compute then counts the forward's instructions
-# with and without dropout (S=2048, not causal) and, unless EXP_QUICK=1, profiles base's forward and
-# dK/dV kernels at S=4096; then the
-# layer-norm launch variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
+# full correctness checks (EXP_VARIANTS="base n1": only those). Nsight Compute then counts base's forward instructions
+# with and without dropout (S=2048, not causal) and profiles the D=64 dK/dV kernel of base, a0 and q0 (S=4096); unless
+# EXP_QUICK=1, a full profile of base's forward and dK/dV kernels at S=4096 follows, then the layer-norm launch
+# variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
 # `build` also compiles the attention fatbin with the knobs of each variant in EXP_JAVA_VARIANTS (default "a0") into
 # .gpu/alt/<v>/, for the Java tests: ATTN_VARIANT=<v> bash build-support/gpu-check.sh tests.
 # Shorter runs: EXP_CHECK_BASE=0 skips base's checks (its kernels unchanged since they last passed), EXP_NCU=0 stops after
@@ -69,11 +69,11 @@ case "${1:-}" in
       timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     [[ ${EXP_NCU:-1} == 0 ]] && exit 0
     # The forward's instructions with and without dropout (first launch: S=2048, not causal)
-    for d in 64 128; do for run in base:0 base:0.1; do v=${run%:*} pdrop=${run#*:}; [[ -x $bin/fh_$v ]] || continue
+    for d in 64 128; do for pdrop in 0 0.1; do
       timeout 60 ncu --kernel-name "flash_fwd_bf16_d$d" --launch-count 1 --clock-control none \
         --metrics smsp__inst_executed.sum,smsp__cycles_active.avg,sm__cycles_elapsed.avg,smsp__issue_active.avg.pct_of_peak_sustained_active  \
-        "$bin/fh_$v" --bench --bench-dims $d --bench-seqs 2048 --bench-dropout $pdrop --bench-no-simt > "$out/ncu-fwd-$v-d$d-p$pdrop.txt" 2>&1
-      echo "ncu fwd $v D=$d p=$pdrop rc=$?"; grep -E "inst_executed|cycles|issue_active" "$out/ncu-fwd-$v-d$d-p$pdrop.txt"
+        "$bin/fh_base" --bench --bench-dims $d --bench-seqs 2048 --bench-dropout $pdrop --bench-no-simt > "$out/ncu-fwd-d$d-p$pdrop.txt" 2>&1
+      echo "ncu fwd D=$d p=$pdrop rc=$?"; grep -E "inst_executed|cycles|issue_active" "$out/ncu-fwd-d$d-p$pdrop.txt"
     done; done
     # The D=64 dK/dV kernel (S=4096, not causal), base, a0 and q0: L2 throughput and reductions, stall reasons
     # (warps per issued instruction, those >= 0.05) and scheduler statistics; and base's SASS where the GPU machine has
