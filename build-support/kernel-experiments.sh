@@ -31,17 +31,22 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     declare -A knobs=([base]="" [m1]="-DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0" [q0]="-DFLARE_BWD_EXP_SKIP_DQ_ADD=1"
-                      [a0]="-DFLARE_BWD_DQ_BULK_SMALL_D=0" [n1]="-DFLARE_BWD_DQ_BULK=1")
+                      [a0]="-DFLARE_BWD_DQ_BULK_SMALL_D=0" [n1]="-DFLARE_BWD_DQ_BULK=1"
+                      [w2]="-DFLARE_BWD_WGMMA_WGS_SMALL_D=2" [w3]="-DFLARE_BWD_WGMMA_WGS_SMALL_D=3"
+                      [w3a]="-DFLARE_BWD_WGMMA_WGS_SMALL_D=3 -DFLARE_BWD_DQ_BULK_SMALL_D=0"
+                      [w3q]="-DFLARE_BWD_WGMMA_WGS_SMALL_D=3 -DFLARE_BWD_EXP_SKIP_DQ_ADD=1")
     harness() { local k; read -r -a k <<< "${knobs[$1]:-}"
                 "$NVCC" "${flags[@]}" "${k[@]}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
-    variants=(base m1 n1 q0 a0)
+    read -r -a variants <<< "${EXP_BUILD:-base m1 n1 q0 a0}"
+    local_variants=("${variants[@]}")
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
     fi
-    harness base & harness m1 & wait
-    harness n1 & harness q0 & wait
-    harness a0 &
+    for ((i = 0; i < ${#local_variants[@]}; i += 2)); do   # two at a time (2 cores)
+      harness "${local_variants[i]}" & [[ -n ${local_variants[i + 1]:-} ]] && harness "${local_variants[i + 1]}" &
+      wait
+    done
     inc=(-I core-tensor/src/main/cuda)
     "$NVCC" "${flags[@]}" "${inc[@]}" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench" &
     "$NVCC" "${flags[@]}" "${inc[@]}" "-DLN_FWD_BLOCKS(P)=4" core-tensor/src/test/cuda/layernorm_launch_bench.cu -o "$tmp/ln_bench_b4" &
@@ -65,7 +70,7 @@ case "${1:-}" in
     for v in ${EXP_VARIANTS:-ref base a0 n1 q0}; do [[ -x $bin/fh_$v ]] || continue
       echo "### $v"; timeout 100 "$bin/fh_$v" --bench --bench-seqs 512,1024,4096 --bench-no-simt; done > "$out/hbench.log" 2>&1
     grep -E "###|bench bf16" "$out/hbench.log"
-    for v in ${EXP_VARIANTS:-n1 a0 m1}; do [[ $v != base && $v != q0 && -x $bin/fh_$v ]] || continue
+    for v in ${EXP_CHECK:-${EXP_VARIANTS:-n1 a0 m1}}; do [[ $v != base && $v != *q* && -x $bin/fh_$v ]] || continue
       timeout 150 "$bin/fh_$v" > "$out/hcheck_$v.log" 2>&1; echo "check $v rc=$? $(tail -1 "$out/hcheck_$v.log")"; done
     [[ ${EXP_NCU:-1} == 0 ]] && exit 0
     # The forward's instructions with and without dropout (first launch: S=2048, not causal)

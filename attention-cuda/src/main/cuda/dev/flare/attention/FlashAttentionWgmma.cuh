@@ -136,4 +136,50 @@ template <typename T, int N> struct WgmmaOp;
 FLARE_WGMMA_OPS(__nv_bfloat16, "bf16")
 FLARE_WGMMA_OPS(__half, "f16")
 
+// ss_mk: d (+)= A B with A (64 x 16) MN-major and B (16 x N) K-major in shared memory (imm-trans-a = 1, imm-trans-b =
+// 0), for N = 16, 24, 32: the split-d dQ product of the dK/dV kernel (FlashAttentionBwdWgmma.cuh), whose B is K^T with d
+// as rows, so that a warpgroup's d range starts on an 8-row (1024-byte) swizzle atom.
+#define FLARE_WG_REGS8 "{%0, %1, %2, %3, %4, %5, %6, %7}"
+#define FLARE_WG_ACC8 \
+    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3])
+#define FLARE_WG_REGS12 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11}"
+#define FLARE_WG_ACC12 \
+    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]),  \
+    "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3])
+#define FLARE_WG_REGS16 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}"
+#define FLARE_WG_ACC16 \
+    "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]),  \
+    "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])
+#define FLARE_WGMMA_SS_MK_OPS(T, TY)                                                                                \
+    template <> struct WgmmaOp<T, 16> {                                                                             \
+        __device__ __forceinline__ static void ss_mk(float (&d)[2][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\n"                                               \
+                         "wgmma.mma_async.sync.aligned.m64n16k16.f32." TY "." TY " " FLARE_WG_REGS8                \
+                         ", %8, %9, p, 1, 1, 1, 0;\n}\n"                                                          \
+                         : FLARE_WG_ACC8                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+    };                                                                                                              \
+    template <> struct WgmmaOp<T, 24> {                                                                             \
+        __device__ __forceinline__ static void ss_mk(float (&d)[3][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %14, 0;\n"                                               \
+                         "wgmma.mma_async.sync.aligned.m64n24k16.f32." TY "." TY " " FLARE_WG_REGS12                \
+                         ", %12, %13, p, 1, 1, 1, 0;\n}\n"                                                          \
+                         : FLARE_WG_ACC12                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+    };                                                                                                              \
+    template <> struct WgmmaOp<T, 32> {                                                                             \
+        __device__ __forceinline__ static void ss_mk(float (&d)[4][4], uint64_t a_desc, uint64_t b_desc, int scale_d) { \
+            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"                                               \
+                         "wgmma.mma_async.sync.aligned.m64n32k16.f32." TY "." TY " " FLARE_WG_REGS16                \
+                         ", %16, %17, p, 1, 1, 1, 0;\n}\n"                                                          \
+                         : FLARE_WG_ACC16                                                                           \
+                         : "l"(a_desc), "l"(b_desc), "r"(scale_d));                                                 \
+        }                                                                                                           \
+    };
+
+FLARE_WGMMA_SS_MK_OPS(__nv_bfloat16, "bf16")
+FLARE_WGMMA_SS_MK_OPS(__half, "f16")
+
 }  // namespace flare_attn
