@@ -93,33 +93,22 @@ template <int D> struct BwdWgmmaCfg {
     static constexpr int BC = 64 * NWG;   // keys per CTA
     static constexpr int BR = 64;         // queries per step
     static constexpr int NT = 128 * NWG;
-    // One warpgroup at D = 64 runs FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D CTAs per SM; 2 or 3 have one CTA per SM's registers.
-    static constexpr int MIN_BLOCKS = D == 64 ? (NWG == 1 ? FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D : 1) : (NWG == 1 ? 2 : 0);
-    static_assert(NWG >= 1 && NWG <= (D == 64 ? 3 : 2), "warpgroups per CTA: 1..3 at D = 64, 1..2 at D = 128");
-    // dQ = dS K over all BC keys, split by d between the warpgroups (sums over more keys: fewer adds per FLOP):
-    // DQ_SPLIT_D (2 warpgroups at D = 128): warpgroup w takes the 64-wide half w, B = K MN-major.
-    // DQ_SPLIT_KT (2 or 3 warpgroups at D = 64): warpgroup w takes DQ_COLS columns from w * DQ_COLS (32 | 24, the last
-    // of 3 takes 16), B = K^T K-major, a copy of K with d as rows made once per CTA (its d ranges start on swizzle
-    // atoms, which K's MN-major columns 24 or 32 do not).
-    // Otherwise each warpgroup takes every 64-wide half (one after the other) over its own 64 keys.
+    static constexpr int MIN_BLOCKS = D == 64 ? FLARE_BWD_WGMMA_MIN_BLOCKS_SMALL_D : (NWG == 1 ? 2 : 0);
+    static_assert(NWG == 1 || NWG == 2, "one or two warpgroups per CTA");
+    // dQ = dS K in 64-wide d halves: with 2 warpgroups at D = 128 warpgroup w takes half w over all BC keys; otherwise
+    // each warpgroup takes every half (one after the other) over its own 64 keys.
     static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
-    static constexpr bool DQ_SPLIT_KT = D == 64 && NWG > 1;
-    static constexpr int DQ_COLS = DQ_SPLIT_KT ? 8 * ((8 + NWG - 1) / NWG) : 64;
-    static constexpr int DQ_LAST_COLS = D - (NWG - 1) * DQ_COLS;   // the last warpgroup's columns (DQ_SPLIT_KT)
-    static constexpr int DQ_PRODUCTS = DQ_SPLIT_D || DQ_SPLIT_KT ? 1 : D / 64;   // dQ products per warpgroup and step
+    static constexpr int DQ_PRODUCTS = DQ_SPLIT_D ? 1 : D / 64;   // dQ products per warpgroup and step
     static constexpr bool DQ_BULK = (D == 64 ? FLARE_BWD_DQ_BULK_SMALL_D : FLARE_BWD_DQ_BULK_D128) && DQ_PRODUCTS == 1;
     // A staged dQ row: 64 fp32 and 16 bytes, so that a warp's float2 stores (8 rows x 32 bytes) take 2 shared-memory
-    // wavefronts instead of 8; 16-byte aligned as the bulk copy needs. Each warpgroup has its own rows, but under
-    // DQ_SPLIT_KT the warpgroups share them, each writing and adding its own columns.
+    // wavefronts instead of 8; 16-byte aligned as the bulk copy needs.
     static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
-    static constexpr int DQ_STAGE_BYTES = DQ_BULK ? (DQ_SPLIT_KT ? 1 : NWG) * BR * DQ_ROW_BYTES : 0;
+    static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
-    static constexpr int KT_BYTES = DQ_SPLIT_KT ? KV_BYTES : 0;
-    // K, V; two buffers of Q, dO; dS^T; K^T (DQ_SPLIT_KT); two buffers of lse * log2e and delta (fp32); the dQ staging
-    // rows (DQ_BULK); 1 KiB to align to the swizzle atom. D = 64, one warpgroup, DQ_BULK: 76,800 bytes, so 3 CTAs (with 1
-    // KiB reserved each) just fit an SM's 228 KiB.
-    static constexpr int SMEM_BYTES =
-        2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + KT_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + 1024;
+    // K, V; two buffers of Q, dO; dS^T; two buffers of lse * log2e and delta (fp32); the dQ staging rows (DQ_BULK);
+    // 1 KiB to align to the swizzle atom. D = 64 with DQ_BULK: 76,800 bytes, so 3 CTAs (with 1 KiB reserved each) just
+    // fit an SM's 228 KiB.
+    static constexpr int SMEM_BYTES = 2 * KV_BYTES + 4 * QO_BYTES + DS_BYTES + 4 * BR * 4 + DQ_STAGE_BYTES + 1024;
 };
 
 // dq = dS K over KEYS keys (one committed wgmma group): A = dS read MN-major from the dS^T tile at ds0 ([BC keys]
@@ -133,30 +122,28 @@ __device__ __forceinline__ void bwd_dq_issue(float (&dq)[8][4], uint32_t ds0, ui
     wgmma_commit();
 }
 
-// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa, the product's first d column; N8 * 8
-// columns): warp i's 16 queries, float2 atomics; rows past Sq are skipped.
-template <int D, int N8>
-__device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[N8][4], float* dqa, int q0, int Sq, float scale,
+// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa, the product's first d column): warp
+// i's 16 queries, float2 atomics; rows past Sq are skipped.
+template <int D>
+__device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[8][4], float* dqa, int q0, int Sq, float scale,
                                                int warp, int g4, int tq) {
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
         const int qi = q0 + warp * 16 + g4 + 8 * hh;
-        if (qi < Sq) {
 #pragma unroll
-            for (int n = 0; n < N8; ++n)
-                dq_red2(dqa + (long long)qi * D + n * 8 + 2 * tq, dq[n][2 * hh] * scale, dq[n][2 * hh + 1] * scale);
-        }
+        for (int j = 0; j < 4; ++j)
+            dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq, dq[2 * j][2 * hh] * scale,
+                            dq[2 * j][2 * hh + 1] * scale, dq[2 * j + 1][2 * hh] * scale, dq[2 * j + 1][2 * hh + 1] * scale);
     }
 }
 
-// dq * scale (N8 * 8 columns) added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa, the product's first
-// column) through staging rows at `stage` (DQ_ROW_BYTES apart, the product's first column): warp i stores its 16 rows
-// (float2 stores in the accumulator layout), then its lanes 0..15 each add one row of N8 * 32 bytes by
-// cp.reduce.async.bulk (rows past Sq are skipped). The rows are rewritten a step later, after the lane's previous adds
-// have read them (wait_group.read) and __syncwarp.
-template <int D, int N8>
-__device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[N8][4], uint32_t stage, float* dqa, int q0, int Sq,
-                                            float scale, int warp, int lane) {
+// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa) through the warpgroup's staging rows
+// at `stage` (DQ_ROW_BYTES apart): warp i stores its 16 rows (float2 stores in the accumulator layout), then its lanes
+// 0..15 each add one row of 256 bytes by cp.reduce.async.bulk (rows past Sq are skipped). The rows are rewritten a
+// step later, after the lane's previous adds have read them (wait_group.read) and __syncwarp.
+template <int D>
+__device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t stage, float* dqa, int q0, int Sq, float scale,
+                                            int warp, int lane) {
     constexpr int ROW = BwdWgmmaCfg<D>::DQ_ROW_BYTES;
     const int g4 = lane >> 2, tq = lane & 3;
     bulk_wait_read_all();
@@ -165,58 +152,13 @@ __device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[N8][4], uint32_t s
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh)
 #pragma unroll
-        for (int n = 0; n < N8; ++n)
+        for (int n = 0; n < 8; ++n)
             st_shared_v2_f32(base + hh * 8 * ROW + n * 32, dq[n][2 * hh] * scale, dq[n][2 * hh + 1] * scale);
     fence_proxy_async();   // the stores, visible to the bulk copy's (async) proxy
     __syncwarp();
     const int r = warp * 16 + lane;
-    if (lane < 16 && q0 + r < Sq) bulk_reduce_add_f32(dqa + (long long)(q0 + r) * D, stage + r * ROW, N8 * 32);
+    if (lane < 16 && q0 + r < Sq) bulk_reduce_add_f32(dqa + (long long)(q0 + r) * D, stage + r * ROW, 256);
     bulk_commit();
-}
-
-// K^T into a swizzled [64 d][BC keys] tile at kt (d as rows; keys 64w .. 64w + 63 in the tile's column chunk w) from the
-// swizzled [BC][64] K tile at k: a thread gathers 8 keys of one d and stores them as one 16-byte chunk.
-template <int BC, int NT>
-__device__ __forceinline__ void bwd_transpose_k(uint32_t kt, uint32_t k, int tid) {
-#pragma unroll
-    for (int c = tid; c < 64 * BC / 8; c += NT) {
-        const int d = c & 63, key0 = (c >> 6) * 8;
-        uint32_t w[4];
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            unsigned short lo, hi;
-            asm volatile("ld.shared.u16 %0, [%1];\n" : "=h"(lo) : "r"(k + swz_offset(BC, key0 + 2 * j, d)));
-            asm volatile("ld.shared.u16 %0, [%1];\n" : "=h"(hi) : "r"(k + swz_offset(BC, key0 + 2 * j + 1, d)));
-            w[j] = (uint32_t)lo | ((uint32_t)hi << 16);
-        }
-        asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(kt + swz_offset(64, d, key0)), "r"(w[0]),
-                     "r"(w[1]), "r"(w[2]), "r"(w[3])
-                     : "memory");
-    }
-}
-
-// Warpgroup wg's split-d dQ product (DQ_SPLIT_KT): dq = dS K over all BC keys for columns wg * DQ_COLS .. + N8 * 8,
-// A = dS MN-major from the dS^T tile, B = K^T K-major (k-step kk of 16 keys: 32 bytes into a 128-byte row, or the
-// next 64-key chunk); then its adds.
-template <typename T, int D, int N8>
-__device__ __forceinline__ void bwd_dq_split_kt(uint32_t sdS, uint32_t sKt, uint32_t stage, float* dqa, int q0, int Sq,
-                                                float scale, int wg, int warp, int lane) {
-    using C = BwdWgmmaCfg<D>;
-    const int d0 = wg * C::DQ_COLS;
-    float dq[N8][4];
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < C::BC / 16; ++kk)
-        WgmmaOp<T, N8 * 8>::ss_mk(dq, wgmma_desc(sdS + kk * 2048, C::BC * 128, 1024),
-                                  wgmma_desc(sKt + (kk >> 2) * 64 * 128 + (kk & 3) * 32 + d0 * 128, 16, 1024), kk > 0);
-    wgmma_commit();
-    wgmma_wait<0>();
-    wgmma_fence_operands(dq);
-    if constexpr (FLARE_BWD_EXP_SKIP_DQ_ADD) return;
-    if constexpr (C::DQ_BULK)
-        bwd_dq_bulk<D, N8>(dq, stage + d0 * 4, dqa + d0, q0, Sq, scale, warp, lane);
-    else
-        bwd_dq_atomics<D, N8>(dq, dqa + d0, q0, Sq, scale, warp, lane >> 2, lane & 3);
 }
 
 template <typename T, int D>
@@ -230,11 +172,10 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
     const uint32_t sQbuf = sV + C::KV_BYTES;            // [2] swizzled [BR][D]
     const uint32_t sdObuf = sQbuf + 2 * C::QO_BYTES;    // [2]
     const uint32_t sdS = sdObuf + 2 * C::QO_BYTES;      // swizzled [BC keys][BR queries]
-    const uint32_t sKt = sdS + C::DS_BYTES;             // DQ_SPLIT_KT: swizzled [64 d][BC keys]
-    float* sLseBuf = reinterpret_cast<float*>(smem_raw + (sKt + C::KT_BYTES - smem_u32(smem_raw)));  // [2][BR]
+    float* sLseBuf = reinterpret_cast<float*>(smem_raw + (sdS + C::DS_BYTES - smem_u32(smem_raw)));  // [2][BR]
     float* sDeltaBuf = sLseBuf + 2 * BR;                                                           // [2][BR]
-    // DQ_BULK: [NWG][BR] rows of DQ_ROW_BYTES ([BR] under DQ_SPLIT_KT)
-    const uint32_t sDqStage = sKt + C::KT_BYTES + 4 * BR * 4;
+    // DQ_BULK: [NWG][BR] rows of DQ_ROW_BYTES
+    const uint32_t sDqStage = sdS + C::DS_BYTES + 4 * BR * 4;
 
     const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
     const int g4 = lane >> 2, tq = lane & 3;
@@ -272,20 +213,11 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         load_lse_delta<BR, NT>(p, bh, q0, tid, sLseBuf + buf * BR, sDeltaBuf + buf * BR);
     };
     auto cur = steps.first(), next = cur;   // the step computed, the step loaded next
-    if constexpr (C::DQ_SPLIT_KT) cp_async_commit();   // K, V in a group of their own, for K^T below
     if (n_steps > 0) {
         load_step(next, 0);
         next.advance(steps);
     }
-    cp_async_commit();  // (K, V and) step 0
-    if constexpr (C::DQ_SPLIT_KT) {
-        if (!p.deterministic) {   // K^T for the split-d dQ (read after step 0's dQ barrier), while step 0 loads
-            cp_async_wait_one();
-            __syncthreads();
-            bwd_transpose_k<BC, NT>(sKt, sK, tid);
-            fence_proxy_async();
-        }
-    }
+    cp_async_commit();  // K, V and step 0
 
     for (int step = 0; step < n_steps; ++step, cur.advance(steps)) {
         const int buf = step & 1;
@@ -363,37 +295,29 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
         }
         wgmma_commit();
 
-        // ---- 4. dQ += dS K (see the header), into dq_accum by fp32 atomics or bulk adds. (Issuing the first dQ product
-        // before dV/dK, to run its atomics while they are on the tensor cores, made ptxas serialize the products
-        // (C7514) and spill 512 bytes at D=64.)
+        // ---- 4. dQ += dS K (64 queries x 64 d per product; see the header), fp32 atomics. (Issuing the first dQ
+        // product before dV/dK, to run its atomics while they are on the tensor cores, made ptxas serialize the
+        // products (C7514) and spill 512 bytes at D=64.)
         if (!p.deterministic) {
-            __syncthreads();   // every warp's dS^T rows (and before step 0's product K^T) are in shared memory
+            __syncthreads();   // every warp's dS^T rows are in shared memory
+            constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys a product sums over
+            const uint32_t ds0 = C::DQ_SPLIT_D ? sdS : sdS + wg * 64 * 128;
             float* dqa = p.dq_accum + (long long)bh * Sq * D;
-            if constexpr (C::DQ_SPLIT_KT) {
-                if (C::DQ_LAST_COLS == C::DQ_COLS || wg < C::NWG - 1)
-                    bwd_dq_split_kt<T, D, C::DQ_COLS / 8>(sdS, sKt, sDqStage, dqa, q0, Sq, p.scale, wg, warp, lane);
-                else
-                    bwd_dq_split_kt<T, D, C::DQ_LAST_COLS / 8>(sdS, sKt, sDqStage, dqa, q0, Sq, p.scale, wg, warp, lane);
-            } else {
-                constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys a product sums over
-                const uint32_t ds0 = C::DQ_SPLIT_D ? sdS : sdS + wg * 64 * 128;
 #pragma unroll
-                for (int half = 0; half < (C::DQ_SPLIT_D ? 1 : D / 64); ++half) {
-                    const int dh = C::DQ_SPLIT_D ? wg : half;   // the 64-wide d half of this product
-                    // B: K's 128-byte column chunk dh (BC rows apart); split: all BC keys, else this warpgroup's 64
-                    const uint32_t kb0 = sK + dh * BC * 128 + (C::DQ_SPLIT_D ? 0 : wg * 64 * 128);
-                    float dq[8][4];
-                    wgmma_fence();
-                    bwd_dq_issue<T, BC, KEYS>(dq, ds0, kb0);
-                    wgmma_wait<0>();
-                    wgmma_fence_operands(dq);
-                    if constexpr (FLARE_BWD_EXP_SKIP_DQ_ADD) continue;
-                    if constexpr (C::DQ_BULK)
-                        bwd_dq_bulk<D, 8>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, dqa + dh * 64, q0, Sq, p.scale, warp,
-                                          lane);
-                    else
-                        bwd_dq_atomics<D, 8>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
-                }
+            for (int half = 0; half < (C::DQ_SPLIT_D ? 1 : D / 64); ++half) {
+                const int dh = C::DQ_SPLIT_D ? wg : half;   // the 64-wide d half of this product
+                // B: K's 128-byte column chunk dh (BC rows apart); split: all BC keys, else this warpgroup's 64
+                const uint32_t kb0 = sK + dh * BC * 128 + (C::DQ_SPLIT_D ? 0 : wg * 64 * 128);
+                float dq[8][4];
+                wgmma_fence();
+                bwd_dq_issue<T, BC, KEYS>(dq, ds0, kb0);
+                wgmma_wait<0>();
+                wgmma_fence_operands(dq);
+                if constexpr (FLARE_BWD_EXP_SKIP_DQ_ADD) continue;
+                if constexpr (C::DQ_BULK)
+                    bwd_dq_bulk<D>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, dqa + dh * 64, q0, Sq, p.scale, warp, lane);
+                else
+                    bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
             }
         }
         wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)
