@@ -14,9 +14,10 @@
 # EXP_BUILD picks the variants `build` compiles (default "base m1 n1 q0 a0"; two at a time, about a minute each).
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and, but for q0, the
 # full correctness checks (EXP_VARIANTS="base n1": only those; EXP_CHECK="n1": only n1 checked). Nsight Compute then
-# counts base's forward instructions with and without dropout (S=2048, not causal) and profiles the D=64 dK/dV kernel of base, a0 and q0 (S=4096); unless
-# EXP_QUICK=1, a full profile of base's forward and dK/dV kernels at S=4096 follows, then the layer-norm launch
-# variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add (bias_add_bench.cu).
+# counts base's forward instructions with and without dropout (S=2048, not causal) and profiles the D=64 dK/dV kernel
+# of base, a0 and q0 (S=4096); unless EXP_QUICK=1, a full profile of base's forward and dK/dV kernels at S=4096
+# follows, then the layer-norm launch variants (layernorm_launch_bench.cu, default and 4 blocks/SM) and the bias add
+# (bias_add_bench.cu).
 # `build` also compiles the attention fatbin with the knobs of each variant in EXP_JAVA_VARIANTS (default "a0") into
 # .gpu/alt/<v>/, for the Java tests: ATTN_VARIANT=<v> bash build-support/gpu-check.sh tests.
 # Shorter runs: EXP_CHECK_BASE=0 skips base's checks (its kernels unchanged since they last passed), EXP_NCU=0 stops after
@@ -36,13 +37,13 @@ case "${1:-}" in
     harness() { local k; read -r -a k <<< "${knobs[$1]:-}"
                 "$NVCC" "${flags[@]}" "${k[@]}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
     read -r -a variants <<< "${EXP_BUILD:-base m1 n1 q0 a0}"
-    local_variants=("${variants[@]}")
+    built=("${variants[@]}")
     if [[ -n ${EXP_REF:-} ]]; then
       mkdir -p "$tmp/ref_src" && git archive "$EXP_REF" "$src" | tar -x -C "$tmp/ref_src" || exit 1
       inc_attn="$tmp/ref_src/$src" harness ref & variants+=(ref)
     fi
-    for ((i = 0; i < ${#local_variants[@]}; i += 2)); do   # two at a time (2 cores)
-      harness "${local_variants[i]}" & [[ -n ${local_variants[i + 1]:-} ]] && harness "${local_variants[i + 1]}" &
+    for ((i = 0; i < ${#built[@]}; i += 2)); do   # two at a time (2 cores)
+      harness "${built[i]}" & [[ -n ${built[i + 1]:-} ]] && harness "${built[i + 1]}" &
       wait
     done
     inc=(-I core-tensor/src/main/cuda)
