@@ -38,7 +38,8 @@ if [[ ${1:-} == --same-as ]]; then
   extra=(); if [[ $# -gt 0 && $1 == -- ]]; then shift; extra=("$@"); fi
   mkdir -p "$tmp/ref" && git -C "$root" archive "$ref" attention-cuda/src/main/cuda | tar -x -C "$tmp/ref"
   read -r -a ref_flags <<< "${REF_FLAGS:-}"
-  "$NVCC" "${cubin[@]}" ${ref_flags[@]+"${ref_flags[@]}"} -I "$tmp/ref/${src#$root/}" "$tmp/ref/${src#$root/}/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
+  ref_src=$tmp/ref/${src#$root/}
+  "$NVCC" "${cubin[@]}" ${ref_flags[@]+"${ref_flags[@]}"} -I "$ref_src" "$ref_src/FlashAttentionKernels.cu" -o "$tmp/ref.cubin" &
   "$NVCC" "${cubin[@]}" "${extra[@]}" -I "$src" "$src/FlashAttentionKernels.cu" -o "$tmp/new.cubin" & wait
   same=0; differ=()
   while read -r name _; do
