@@ -68,7 +68,17 @@ public final class CpuGemm {
                              float[] b, long bOffset, long bBatchStride, long bRowStride, long bColStride,
                              float[] c, long cOffset, long cBatchStride, long cRowStride, long cColStride,
                              boolean accumulate) {
-        run(new GemmJob("sgemm", GemmKernelF32.INSTANCE, batch, M, N, K,
+        sgemm(GemmKernelF32.INSTANCE, batch, M, N, K, a, aOffset, aBatchStride, aRowStride, aColStride, b, bOffset,
+                bBatchStride, bRowStride, bColStride, c, cOffset, cBatchStride, cRowStride, cColStride, accumulate);
+    }
+
+    /** {@link #sgemm} with a given micro-kernel height (tests run each on every machine). */
+    static void sgemm(GemmKernelF32 kernel, int batch, int M, int N, int K,
+                      float[] a, long aOffset, long aBatchStride, long aRowStride, long aColStride,
+                      float[] b, long bOffset, long bBatchStride, long bRowStride, long bColStride,
+                      float[] c, long cOffset, long cBatchStride, long cRowStride, long cColStride,
+                      boolean accumulate) {
+        run(new GemmJob("sgemm", kernel, batch, M, N, K,
                 a, a == null ? 0 : a.length, aOffset, aBatchStride, aRowStride, aColStride,
                 b, b == null ? 0 : b.length, bOffset, bBatchStride, bRowStride, bColStride,
                 c, c == null ? 0 : c.length, cOffset, cBatchStride, cRowStride, cColStride, accumulate));
@@ -80,7 +90,17 @@ public final class CpuGemm {
                              double[] b, long bOffset, long bBatchStride, long bRowStride, long bColStride,
                              double[] c, long cOffset, long cBatchStride, long cRowStride, long cColStride,
                              boolean accumulate) {
-        run(new GemmJob("dgemm", GemmKernelF64.INSTANCE, batch, M, N, K,
+        dgemm(GemmKernelF64.INSTANCE, batch, M, N, K, a, aOffset, aBatchStride, aRowStride, aColStride, b, bOffset,
+                bBatchStride, bRowStride, bColStride, c, cOffset, cBatchStride, cRowStride, cColStride, accumulate);
+    }
+
+    /** {@link #dgemm} with a given micro-kernel height (tests run each on every machine). */
+    static void dgemm(GemmKernelF64 kernel, int batch, int M, int N, int K,
+                      double[] a, long aOffset, long aBatchStride, long aRowStride, long aColStride,
+                      double[] b, long bOffset, long bBatchStride, long bRowStride, long bColStride,
+                      double[] c, long cOffset, long cBatchStride, long cRowStride, long cColStride,
+                      boolean accumulate) {
+        run(new GemmJob("dgemm", kernel, batch, M, N, K,
                 a, a == null ? 0 : a.length, aOffset, aBatchStride, aRowStride, aColStride,
                 b, b == null ? 0 : b.length, bOffset, bBatchStride, bRowStride, bColStride,
                 c, c == null ? 0 : c.length, cOffset, cBatchStride, cRowStride, cColStride, accumulate));

@@ -11,8 +11,30 @@ package dev.flare.tensor.cpu;
  * NR values of step p at {@code p*NR}), columns past the edge of B zero.
  */
 abstract class GemmKernel {
+    /** The tallest micro-tile: the size of the workspace's tile for edge write-back is MAX_MR x NR. */
+    static final int MAX_MR = 8;
+
     /** Micro-tile height and width; blocking sizes rounded to multiples of them. */
     final int MR, NR, MC, NC;
+
+    /**
+     * Micro-tile height for vectors of vectorBits bits: 8 rows (16 accumulators, 19 vectors live in the
+     * inner loop) where the ISA has 32 vector registers (x86 with AVX-512, AArch64), 4 rows (8
+     * accumulators, 14 vectors) where it has 16 (x86 without AVX-512), as the register allocator spilled
+     * the 8-row tile there (see {@link GemmKernelF32#microKernel4x2W}). {@code -Dflare.cpu.gemm.mr=4|8}
+     * overrides.
+     */
+    static int defaultRows(int vectorBits) {
+        String forced = System.getProperty("flare.cpu.gemm.mr");
+        if (forced != null) {
+            if (!forced.equals("4") && !forced.equals("8")) {
+                throw new IllegalArgumentException("flare.cpu.gemm.mr: expected 4 or 8, got '" + forced + "'");
+            }
+            return Integer.parseInt(forced);
+        }
+        boolean x86 = !System.getProperty("os.arch", "").equals("aarch64");
+        return !x86 || vectorBits >= 512 ? 8 : 4;
+    }
 
     GemmKernel(int mr, int nr) {
         MR = mr;

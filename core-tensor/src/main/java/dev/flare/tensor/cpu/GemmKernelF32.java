@@ -4,8 +4,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * F32 packing and 8 x 2W micro-kernel (W = lanes of the preferred vector: 16 with AVX-512, 8 with AVX2),
- * see {@link GemmKernel} for the packed layouts.
+ * F32 packing and the 8 x 2W and 4 x 2W micro-kernels (W = lanes of the preferred vector: 16 with AVX-512,
+ * 8 with AVX2; the height by {@link GemmKernel#defaultRows}), see {@link GemmKernel} for the packed layouts.
  *
  * <p>TWIN: {@link GemmKernelF64} is this file with float -> double, Float -> Double, F32 -> F64 and the
  * literal 0f -> 0d; only this class comment differs. Change both together (GemmKernelTwinsTest checks).
@@ -15,12 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmKernelF32 extends GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int W = S.length();
-    static final int MR_ = 8;
     static final int NR_ = 2 * W;
-    static final GemmKernelF32 INSTANCE = new GemmKernelF32();
+    /** The two micro-tile heights (tests run both); INSTANCE is the one for this machine's vector registers. */
+    static final GemmKernelF32 ROWS_8 = new GemmKernelF32(8), ROWS_4 = new GemmKernelF32(4);
+    static final GemmKernelF32 INSTANCE = defaultRows(S.vectorBitSize()) == 8 ? ROWS_8 : ROWS_4;
 
-    private GemmKernelF32() {
-        super(MR_, NR_);
+    private GemmKernelF32(int rows) {
+        super(rows, NR_);
     }
 
     @Override
@@ -36,27 +37,27 @@ final class GemmKernelF32 extends GemmKernel {
     @Override
     void packA(Object src, int off, int rs, int cs, int kc, int mr, Object dst, int ao) {
         float[] a = (float[]) src, ap = (float[]) dst;
-        if (mr == MR_) {
+        if (mr == MR) {
             if (rs == 1) {
                 // A stored column-major (a transposed view): each step's MR values are adjacent.
-                for (int p = 0, s = off, d = ao; p < kc; p++, s += cs, d += MR_) {
-                    for (int r = 0; r < MR_; r++) {
+                for (int p = 0, s = off, d = ao; p < kc; p++, s += cs, d += MR) {
+                    for (int r = 0; r < MR; r++) {
                         ap[d + r] = a[s + r];
                     }
                 }
             } else {
                 // Row by row, so that the reads of A are sequential when it is row-major.
-                for (int r = 0; r < MR_; r++) {
-                    for (int p = 0, s = off + r * rs, d = ao + r; p < kc; p++, s += cs, d += MR_) {
+                for (int r = 0; r < MR; r++) {
+                    for (int p = 0, s = off + r * rs, d = ao + r; p < kc; p++, s += cs, d += MR) {
                         ap[d] = a[s];
                     }
                 }
             }
             return;
         }
-        for (int p = 0, d = ao; p < kc; p++, d += MR_) {
+        for (int p = 0, d = ao; p < kc; p++, d += MR) {
             int s = off + p * cs;
-            for (int r = 0; r < MR_; r++) {
+            for (int r = 0; r < MR; r++) {
                 ap[d + r] = r < mr ? a[s + r * rs] : 0f;
             }
         }
@@ -93,14 +94,20 @@ final class GemmKernelF32 extends GemmKernel {
     @Override
     void microKernel(int kc, Object ap, int ao, Object bp, int bo, Object c, int ci, int crs, int ccs,
                      int mr, int nr, boolean overwrite, GemmWorkspace ws) {
-        microKernel8x2W(kc, (float[]) ap, ao, (float[]) bp, bo, (float[]) c, ci, crs, ccs, mr, nr, overwrite,
-                ws.tileF32);
+        if (MR == 8) {
+            microKernel8x2W(kc, (float[]) ap, ao, (float[]) bp, bo, (float[]) c, ci, crs, ccs, mr, nr, overwrite,
+                    ws.tileF32);
+        } else {
+            microKernel4x2W(kc, (float[]) ap, ao, (float[]) bp, bo, (float[]) c, ci, crs, ccs, mr, nr, overwrite,
+                    ws.tileF32);
+        }
     }
 
     /**
-     * 8 x 2W register tile: per step of K, two vectors of B and eight broadcasts of A feed sixteen FMAs
-     * into sixteen accumulators. Full tiles with unit column stride go straight to C; others (edges,
-     * strided C) go through tile and {@link #storeClippedTile}.
+     * 8 x 2W register tile, for machines with 32 vector registers (AVX-512, AArch64): per step of K, two
+     * vectors of B and eight broadcasts of A feed sixteen FMAs into sixteen accumulators. Full tiles with
+     * unit column stride go straight to C; others (edges, strided C) go through tile and
+     * {@link #storeClippedTile}.
      */
     static void microKernel8x2W(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int ci, int crs,
                                 int ccs, int mr, int nr, boolean overwrite, float[] tile) {
@@ -132,10 +139,10 @@ final class GemmKernelF32 extends GemmKernel {
             c60 = a6.fma(b0, c60); c61 = a6.fma(b1, c61);
             FloatVector a7 = FloatVector.broadcast(S, ap[a + 7]);
             c70 = a7.fma(b0, c70); c71 = a7.fma(b1, c71);
-            a += MR_;
+            a += 8;
             b += NR_;
         }
-        if (mr == MR_ && nr == NR_ && ccs == 1) {
+        if (mr == 8 && nr == NR_ && ccs == 1) {
             int r = ci;
             if (overwrite) {
                 c00.intoArray(c, r); c01.intoArray(c, r + W); r += crs;
@@ -180,6 +187,67 @@ final class GemmKernelF32 extends GemmKernel {
             c50.intoArray(tile, 10 * W); c51.intoArray(tile, 11 * W);
             c60.intoArray(tile, 12 * W); c61.intoArray(tile, 13 * W);
             c70.intoArray(tile, 14 * W); c71.intoArray(tile, 15 * W);
+            storeClippedTile(tile, c, ci, crs, ccs, mr, nr, overwrite);
+        }
+    }
+
+    /**
+     * 4 x 2W register tile, for machines with 16 vector registers (AVX2): eight accumulators, two vectors
+     * of B and four broadcasts of A, no spills. The 8 x 2W tile's nineteen live vectors do not fit in
+     * sixteen; C2 kept five accumulators on the stack, and each spilled accumulator puts a store and a
+     * reload on its FMA chain every step of K (a 6 x 2W tile still spilled one). On an AMD Zen 3 (AVX2)
+     * one thread ran at about 40 GFLOP/s with 8 x 2W, 31 with 6 x 2W and 66-78 with this one, against
+     * OpenBLAS's 79-84 (docs/benchmarks.md). Otherwise as {@link #microKernel8x2W}.
+     */
+    static void microKernel4x2W(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int ci, int crs,
+                                int ccs, int mr, int nr, boolean overwrite, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        int a = ao, b = bo;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, b);
+            FloatVector b1 = FloatVector.fromArray(S, bp, b + W);
+            FloatVector a0 = FloatVector.broadcast(S, ap[a]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[a + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[a + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[a + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+            a += 4;
+            b += NR_;
+        }
+        if (mr == 4 && nr == NR_ && ccs == 1) {
+            int r = ci;
+            if (overwrite) {
+                c00.intoArray(c, r); c01.intoArray(c, r + W); r += crs;
+                c10.intoArray(c, r); c11.intoArray(c, r + W); r += crs;
+                c20.intoArray(c, r); c21.intoArray(c, r + W); r += crs;
+                c30.intoArray(c, r); c31.intoArray(c, r + W);
+            } else {
+                c00.add(FloatVector.fromArray(S, c, r)).intoArray(c, r);
+                c01.add(FloatVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c10.add(FloatVector.fromArray(S, c, r)).intoArray(c, r);
+                c11.add(FloatVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c20.add(FloatVector.fromArray(S, c, r)).intoArray(c, r);
+                c21.add(FloatVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c30.add(FloatVector.fromArray(S, c, r)).intoArray(c, r);
+                c31.add(FloatVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                r += crs;
+                r += crs;
+            }
+        } else {
+            c00.intoArray(tile, 0); c01.intoArray(tile, W);
+            c10.intoArray(tile, 2 * W); c11.intoArray(tile, 3 * W);
+            c20.intoArray(tile, 4 * W); c21.intoArray(tile, 5 * W);
+            c30.intoArray(tile, 6 * W); c31.intoArray(tile, 7 * W);
             storeClippedTile(tile, c, ci, crs, ccs, mr, nr, overwrite);
         }
     }

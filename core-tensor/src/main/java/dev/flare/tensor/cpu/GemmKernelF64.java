@@ -4,8 +4,8 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * F64 packing and 8 x 2W micro-kernel (W = lanes of the preferred vector: 8 with AVX-512, 4 with AVX2),
- * see {@link GemmKernel} for the packed layouts.
+ * F64 packing and the 8 x 2W and 4 x 2W micro-kernels (W = lanes of the preferred vector: 8 with AVX-512,
+ * 4 with AVX2; the height by {@link GemmKernel#defaultRows}), see {@link GemmKernel} for the packed layouts.
  *
  * <p>TWIN of {@link GemmKernelF32}: the same file with float -> double, Float -> Double, F32 -> F64 and
  * the literal 0f -> 0d; only this class comment differs. Change both together (GemmKernelTwinsTest
@@ -14,12 +14,13 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmKernelF64 extends GemmKernel {
     static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     static final int W = S.length();
-    static final int MR_ = 8;
     static final int NR_ = 2 * W;
-    static final GemmKernelF64 INSTANCE = new GemmKernelF64();
+    /** The two micro-tile heights (tests run both); INSTANCE is the one for this machine's vector registers. */
+    static final GemmKernelF64 ROWS_8 = new GemmKernelF64(8), ROWS_4 = new GemmKernelF64(4);
+    static final GemmKernelF64 INSTANCE = defaultRows(S.vectorBitSize()) == 8 ? ROWS_8 : ROWS_4;
 
-    private GemmKernelF64() {
-        super(MR_, NR_);
+    private GemmKernelF64(int rows) {
+        super(rows, NR_);
     }
 
     @Override
@@ -35,27 +36,27 @@ final class GemmKernelF64 extends GemmKernel {
     @Override
     void packA(Object src, int off, int rs, int cs, int kc, int mr, Object dst, int ao) {
         double[] a = (double[]) src, ap = (double[]) dst;
-        if (mr == MR_) {
+        if (mr == MR) {
             if (rs == 1) {
                 // A stored column-major (a transposed view): each step's MR values are adjacent.
-                for (int p = 0, s = off, d = ao; p < kc; p++, s += cs, d += MR_) {
-                    for (int r = 0; r < MR_; r++) {
+                for (int p = 0, s = off, d = ao; p < kc; p++, s += cs, d += MR) {
+                    for (int r = 0; r < MR; r++) {
                         ap[d + r] = a[s + r];
                     }
                 }
             } else {
                 // Row by row, so that the reads of A are sequential when it is row-major.
-                for (int r = 0; r < MR_; r++) {
-                    for (int p = 0, s = off + r * rs, d = ao + r; p < kc; p++, s += cs, d += MR_) {
+                for (int r = 0; r < MR; r++) {
+                    for (int p = 0, s = off + r * rs, d = ao + r; p < kc; p++, s += cs, d += MR) {
                         ap[d] = a[s];
                     }
                 }
             }
             return;
         }
-        for (int p = 0, d = ao; p < kc; p++, d += MR_) {
+        for (int p = 0, d = ao; p < kc; p++, d += MR) {
             int s = off + p * cs;
-            for (int r = 0; r < MR_; r++) {
+            for (int r = 0; r < MR; r++) {
                 ap[d + r] = r < mr ? a[s + r * rs] : 0d;
             }
         }
@@ -92,14 +93,20 @@ final class GemmKernelF64 extends GemmKernel {
     @Override
     void microKernel(int kc, Object ap, int ao, Object bp, int bo, Object c, int ci, int crs, int ccs,
                      int mr, int nr, boolean overwrite, GemmWorkspace ws) {
-        microKernel8x2W(kc, (double[]) ap, ao, (double[]) bp, bo, (double[]) c, ci, crs, ccs, mr, nr, overwrite,
-                ws.tileF64);
+        if (MR == 8) {
+            microKernel8x2W(kc, (double[]) ap, ao, (double[]) bp, bo, (double[]) c, ci, crs, ccs, mr, nr, overwrite,
+                    ws.tileF64);
+        } else {
+            microKernel4x2W(kc, (double[]) ap, ao, (double[]) bp, bo, (double[]) c, ci, crs, ccs, mr, nr, overwrite,
+                    ws.tileF64);
+        }
     }
 
     /**
-     * 8 x 2W register tile: per step of K, two vectors of B and eight broadcasts of A feed sixteen FMAs
-     * into sixteen accumulators. Full tiles with unit column stride go straight to C; others (edges,
-     * strided C) go through tile and {@link #storeClippedTile}.
+     * 8 x 2W register tile, for machines with 32 vector registers (AVX-512, AArch64): per step of K, two
+     * vectors of B and eight broadcasts of A feed sixteen FMAs into sixteen accumulators. Full tiles with
+     * unit column stride go straight to C; others (edges, strided C) go through tile and
+     * {@link #storeClippedTile}.
      */
     static void microKernel8x2W(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int ci, int crs,
                                 int ccs, int mr, int nr, boolean overwrite, double[] tile) {
@@ -131,10 +138,10 @@ final class GemmKernelF64 extends GemmKernel {
             c60 = a6.fma(b0, c60); c61 = a6.fma(b1, c61);
             DoubleVector a7 = DoubleVector.broadcast(S, ap[a + 7]);
             c70 = a7.fma(b0, c70); c71 = a7.fma(b1, c71);
-            a += MR_;
+            a += 8;
             b += NR_;
         }
-        if (mr == MR_ && nr == NR_ && ccs == 1) {
+        if (mr == 8 && nr == NR_ && ccs == 1) {
             int r = ci;
             if (overwrite) {
                 c00.intoArray(c, r); c01.intoArray(c, r + W); r += crs;
@@ -179,6 +186,67 @@ final class GemmKernelF64 extends GemmKernel {
             c50.intoArray(tile, 10 * W); c51.intoArray(tile, 11 * W);
             c60.intoArray(tile, 12 * W); c61.intoArray(tile, 13 * W);
             c70.intoArray(tile, 14 * W); c71.intoArray(tile, 15 * W);
+            storeClippedTile(tile, c, ci, crs, ccs, mr, nr, overwrite);
+        }
+    }
+
+    /**
+     * 4 x 2W register tile, for machines with 16 vector registers (AVX2): eight accumulators, two vectors
+     * of B and four broadcasts of A, no spills. The 8 x 2W tile's nineteen live vectors do not fit in
+     * sixteen; C2 kept five accumulators on the stack, and each spilled accumulator puts a store and a
+     * reload on its FMA chain every step of K (a 6 x 2W tile still spilled one). On an AMD Zen 3 (AVX2)
+     * one thread ran at about 40 GFLOP/s with 8 x 2W, 31 with 6 x 2W and 66-78 with this one, against
+     * OpenBLAS's 79-84 (docs/benchmarks.md). Otherwise as {@link #microKernel8x2W}.
+     */
+    static void microKernel4x2W(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int ci, int crs,
+                                int ccs, int mr, int nr, boolean overwrite, double[] tile) {
+        DoubleVector c00 = DoubleVector.zero(S), c01 = DoubleVector.zero(S);
+        DoubleVector c10 = DoubleVector.zero(S), c11 = DoubleVector.zero(S);
+        DoubleVector c20 = DoubleVector.zero(S), c21 = DoubleVector.zero(S);
+        DoubleVector c30 = DoubleVector.zero(S), c31 = DoubleVector.zero(S);
+        int a = ao, b = bo;
+        for (int p = 0; p < kc; p++) {
+            DoubleVector b0 = DoubleVector.fromArray(S, bp, b);
+            DoubleVector b1 = DoubleVector.fromArray(S, bp, b + W);
+            DoubleVector a0 = DoubleVector.broadcast(S, ap[a]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            DoubleVector a1 = DoubleVector.broadcast(S, ap[a + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            DoubleVector a2 = DoubleVector.broadcast(S, ap[a + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            DoubleVector a3 = DoubleVector.broadcast(S, ap[a + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+            a += 4;
+            b += NR_;
+        }
+        if (mr == 4 && nr == NR_ && ccs == 1) {
+            int r = ci;
+            if (overwrite) {
+                c00.intoArray(c, r); c01.intoArray(c, r + W); r += crs;
+                c10.intoArray(c, r); c11.intoArray(c, r + W); r += crs;
+                c20.intoArray(c, r); c21.intoArray(c, r + W); r += crs;
+                c30.intoArray(c, r); c31.intoArray(c, r + W);
+            } else {
+                c00.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c01.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c10.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c11.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c20.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c21.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                c30.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
+                c31.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
+                r += crs;
+                r += crs;
+                r += crs;
+            }
+        } else {
+            c00.intoArray(tile, 0); c01.intoArray(tile, W);
+            c10.intoArray(tile, 2 * W); c11.intoArray(tile, 3 * W);
+            c20.intoArray(tile, 4 * W); c21.intoArray(tile, 5 * W);
+            c30.intoArray(tile, 6 * W); c31.intoArray(tile, 7 * W);
             storeClippedTile(tile, c, ci, crs, ccs, mr, nr, overwrite);
         }
     }

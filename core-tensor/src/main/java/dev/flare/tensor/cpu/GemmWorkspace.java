@@ -14,8 +14,8 @@ final class GemmWorkspace {
     private int[] claims = new int[0];
     private float[] packAF32 = new float[0], packBF32 = new float[0];
     private double[] packAF64 = new double[0], packBF64 = new double[0];
-    final float[] tileF32 = new float[GemmKernelF32.MR_ * GemmKernelF32.NR_];
-    final double[] tileF64 = new double[GemmKernelF64.MR_ * GemmKernelF64.NR_];
+    final float[] tileF32 = new float[GemmKernel.MAX_MR * GemmKernelF32.NR_];
+    final double[] tileF64 = new double[GemmKernel.MAX_MR * GemmKernelF64.NR_];
 
     /** Room for {row0, row1} pairs of the blocks of rows this thread claimed. */
     int[] claims(int len) {

@@ -19,8 +19,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * {@link CpuGemm} against the slow {@link NaiveGemm} on random strided views: odd sizes (edge tiles, the
  * tiny loop, several KC/MC/NC blocks), transposed, strided, negative and broadcast (batch stride 0)
- * operands, accumulate, batches, the reduction over the batch, and every threading path. Each test draws
- * a fresh seed, printed on failure.
+ * operands, accumulate, batches, the reduction over the batch, and every threading path, each with both
+ * micro-kernel heights (8 x 2W and 4 x 2W) whatever the machine. Each test draws a fresh seed, printed on
+ * failure.
  */
 class CpuGemmTest {
     private final long seed = TestSeeds.fresh();
@@ -70,15 +71,30 @@ class CpuGemmTest {
      * computed by NaiveGemm on absolute values. Elements of C outside the view must stay untouched.
      */
     private void check(int batch, int M, int N, int K, View a, View b, View c, boolean accumulate) {
-        String ctx = String.format("batch=%d M=%d N=%d K=%d acc=%b A=[%d,%d,%d,%d] B=[%d,%d,%d,%d] C=[%d,%d,%d,%d]; %s",
-                batch, M, N, K, accumulate, a.off, a.bs, a.rs, a.cs, b.off, b.bs, b.rs, b.cs,
-                c.off, c.bs, c.rs, c.cs, TestSeeds.describe(seed));
+        // the public entry points (this machine's micro-kernel height), then both heights by name
+        check(batch, M, N, K, a, b, c, accumulate, null, null);
+        check(batch, M, N, K, a, b, c, accumulate, GemmKernelF32.ROWS_8, GemmKernelF64.ROWS_8);
+        check(batch, M, N, K, a, b, c, accumulate, GemmKernelF32.ROWS_4, GemmKernelF64.ROWS_4);
+    }
+
+    private void check(int batch, int M, int N, int K, View a, View b, View c, boolean accumulate,
+                       GemmKernelF32 kernelF32, GemmKernelF64 kernelF64) {
+        String ctx = String.format("batch=%d M=%d N=%d K=%d acc=%b A=[%d,%d,%d,%d] B=[%d,%d,%d,%d] C=[%d,%d,%d,%d] "
+                        + "MR=%s; %s", batch, M, N, K, accumulate, a.off, a.bs, a.rs, a.cs, b.off, b.bs, b.rs, b.cs,
+                c.off, c.bs, c.rs, c.cs, kernelF32 == null ? "default" : kernelF32.MR, TestSeeds.describe(seed));
         float[] cf = c.floats();
         double[] cd = c.data.clone();
-        CpuGemm.sgemm(batch, M, N, K, a.floats(), a.off, a.bs, a.rs, a.cs, b.floats(), b.off, b.bs, b.rs, b.cs,
-                cf, c.off, c.bs, c.rs, c.cs, accumulate);
-        CpuGemm.dgemm(batch, M, N, K, a.data, a.off, a.bs, a.rs, a.cs, b.data, b.off, b.bs, b.rs, b.cs,
-                cd, c.off, c.bs, c.rs, c.cs, accumulate);
+        if (kernelF32 == null) {
+            CpuGemm.sgemm(batch, M, N, K, a.floats(), a.off, a.bs, a.rs, a.cs, b.floats(), b.off, b.bs, b.rs, b.cs,
+                    cf, c.off, c.bs, c.rs, c.cs, accumulate);
+            CpuGemm.dgemm(batch, M, N, K, a.data, a.off, a.bs, a.rs, a.cs, b.data, b.off, b.bs, b.rs, b.cs,
+                    cd, c.off, c.bs, c.rs, c.cs, accumulate);
+        } else {
+            CpuGemm.sgemm(kernelF32, batch, M, N, K, a.floats(), a.off, a.bs, a.rs, a.cs, b.floats(), b.off, b.bs,
+                    b.rs, b.cs, cf, c.off, c.bs, c.rs, c.cs, accumulate);
+            CpuGemm.dgemm(kernelF64, batch, M, N, K, a.data, a.off, a.bs, a.rs, a.cs, b.data, b.off, b.bs, b.rs,
+                    b.cs, cd, c.off, c.bs, c.rs, c.cs, accumulate);
+        }
         double[] ref = naive(batch, M, N, K, a, b, c, accumulate);
         double[] bound = naive(batch, M, N, K, a.abs(), b.abs(), c.abs(), accumulate);
         boolean[] inView = new boolean[c.data.length];
@@ -235,6 +251,29 @@ class CpuGemmTest {
         View a0 = view(1, M, K, Layout.ROW_MAJOR, false);
         View a = new View(a0.data, a0.off + (M - 1) * a0.rs, 0, -a0.rs, 1);
         check(1, M, N, K, a, view(1, K, N, Layout.ROW_MAJOR, false), view(1, M, N, Layout.ROW_MAJOR, false), false);
+    }
+
+    /** 8 rows where there are 32 vector registers (AVX-512, AArch64), 4 where there are 16; the override is checked. */
+    @Test
+    void microKernelHeightFollowsTheVectorRegisters() {
+        boolean arm = System.getProperty("os.arch", "").equals("aarch64");
+        String old = System.getProperty("flare.cpu.gemm.mr");
+        try {
+            System.clearProperty("flare.cpu.gemm.mr");
+            assertEquals(8, GemmKernel.defaultRows(512));
+            assertEquals(arm ? 8 : 4, GemmKernel.defaultRows(256));
+            System.setProperty("flare.cpu.gemm.mr", "8");
+            assertEquals(8, GemmKernel.defaultRows(256));
+            System.setProperty("flare.cpu.gemm.mr", "6");
+            var e = assertThrows(IllegalArgumentException.class, () -> GemmKernel.defaultRows(256));
+            assertEquals("flare.cpu.gemm.mr: expected 4 or 8, got '6'", e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("flare.cpu.gemm.mr");
+            else System.setProperty("flare.cpu.gemm.mr", old);
+        }
+        assertEquals(GemmKernel.defaultRows(GemmKernelF32.S.vectorBitSize()), GemmKernelF32.INSTANCE.MR);
+        assertEquals(4, GemmKernelF32.ROWS_4.MR);
+        assertEquals(8, GemmKernelF64.ROWS_8.MR);
     }
 
     /** Small integers: every sum is exact in F32, so fast and naive, F32 and F64 must agree bit for bit. */
