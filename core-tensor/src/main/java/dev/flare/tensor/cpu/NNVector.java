@@ -93,6 +93,28 @@ final class NNVector {
         return s;
     }
 
+    /** y[yo+i] = exp(x[xo+i] * scale - shift) (y may be x); returns their sum, float lanes per block, blocks in double. */
+    static double expScaledSum(float[] x, int xo, float scale, float shift, float[] y, int yo, int n) {
+        double s = 0;
+        int i = 0, ub = S.loopBound(n);
+        while (i < ub) {
+            int end = Math.min(ub, i + BLOCK);
+            FloatVector acc = FloatVector.zero(S);
+            for (; i < end; i += L) {
+                FloatVector e = exp(FloatVector.fromArray(S, x, xo + i).mul(scale).sub(shift));
+                e.intoArray(y, yo + i);
+                acc = acc.add(e);
+            }
+            s += sumLanes(acc);
+        }
+        for (; i < n; i++) {
+            float e = exp(x[xo + i] * scale - shift);
+            y[yo + i] = e;
+            s += e;
+        }
+        return s;
+    }
+
     /** y[yo+i] = g * exp(x[xo+i] - shift). */
     static void scaledExp(float[] x, int xo, float shift, float g, float[] y, int yo, int n) {
         int i = 0, ub = S.loopBound(n);
