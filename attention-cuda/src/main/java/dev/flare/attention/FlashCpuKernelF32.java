@@ -9,10 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Arrays;
 
 /**
- * The FLASH_CPU loops over contiguous float[] (F32 inputs; BF16/F16 are converted to F32 on entry), with the
+ * The FLASH_CPU loops over float[] (F32 inputs; BF16/F16 are converted to F32 on entry), with the
  * online softmax and all accumulation in float. GENERATED from {@link FlashCpuKernelF64}, do not edit:
  * {@code sed -e 's/F64/F32/g; s/double/float/g; s/Double/Float/g' FlashCpuKernelF64.java} (then this comment).
- * Layouts: q (B, Hq, Sq, D), k (B, Hkv, Sk, D), v (B, Hkv, Sk, Dv), o (B, Hq, Sq, Dv), lse (B, Hq, Sq).
+ * Shapes and layouts as in {@link FlashCpuKernelF64}.
  * The tiling (GEMM products, elementwise softmax passes) is described in {@link FlashCpuKernelF64}.
  */
 final class FlashCpuKernelF32 {
@@ -20,14 +20,21 @@ final class FlashCpuKernelF32 {
     static final int BLOCK_K = 64;
 
     private final AttentionParams p;
-    final float[] q, k, v, o, lse;
+    private final float[] q, k, v;
+    private final HeadRows ql, kl, vl;
+    final float[] o, lse;
 
-    FlashCpuKernelF32(AttentionParams p, float[] q, float[] k, float[] v) {
+    /** o: where the forward writes the output, contiguous (B, Hq, Sq, Dv). */
+    FlashCpuKernelF32(AttentionParams p, float[] q, HeadRows ql, float[] k, HeadRows kl, float[] v, HeadRows vl,
+                      float[] o) {
         this.p = p;
         this.q = q;
         this.k = k;
         this.v = v;
-        this.o = new float[p.b() * p.hq() * p.sq() * p.dv()];
+        this.ql = ql;
+        this.kl = kl;
+        this.vl = vl;
+        this.o = o;
         this.lse = new float[p.b() * p.hq() * p.sq()];
     }
 
@@ -49,25 +56,24 @@ final class FlashCpuKernelF32 {
         return acc;
     }
 
-    /**
-     * tile (rows x n, row stride BLOCK_K) = x rows [x0, x0 + rows) (width w, contiguous) times the transpose of y rows
-     * [y0, y0 + n) (width w): S = Q K^T and dP~ = dO V^T, y read transposed in place.
-     */
-    private static void timesTransposed(float[] x, int x0, int rows, float[] y, int y0, int n, int w, float[] tile) {
-        CpuGemm.gemm(1, rows, n, w, x, (long) x0 * w, 0, w, 1, y, (long) y0 * w, 0, 1, w, tile, 0, 0, BLOCK_K, 1, false);
+    // Rows of width w start at element xo of x, xs apart (y, out alike); the tile is rows x n, row stride BLOCK_K.
+
+    /** tile = x's rows times the transpose of y's n rows: S = Q K^T and dP~ = dO V^T, y read transposed in place. */
+    private static void timesTransposed(float[] x, int xo, int xs, int rows, float[] y, int yo, int ys, int n, int w,
+                                        float[] tile) {
+        CpuGemm.gemm(1, rows, n, w, x, xo, 0, xs, 1, y, yo, 0, 1, ys, tile, 0, 0, BLOCK_K, 1, false);
     }
 
-    /** out rows [o0, o0 + rows) (width w) += tile (rows x n) times y rows [y0, y0 + n) (width w): O += P V, dQ += dS K. */
-    private static void addTimes(float[] tile, int rows, int n, float[] y, int y0, int w, float[] out, int o0) {
-        CpuGemm.gemm(1, rows, w, n, tile, 0, 0, BLOCK_K, 1, y, (long) y0 * w, 0, w, 1, out, (long) o0 * w, 0, w, 1, true);
+    /** out's rows (rows of them) += tile times y's n rows: O += P V, dQ += dS K. */
+    private static void addTimes(float[] tile, int rows, int n, float[] y, int yo, int ys, int w, float[] out, int oo,
+                                 int os) {
+        CpuGemm.gemm(1, rows, w, n, tile, 0, 0, BLOCK_K, 1, y, yo, 0, ys, 1, out, oo, 0, os, 1, true);
     }
 
-    /**
-     * out rows [o0, o0 + n) (width w) += the transpose of tile (rows x n) times x rows [x0, x0 + rows) (width w):
-     * dV += (P Z)^T dO and dK += dS^T Q, the tile read transposed in place.
-     */
-    private static void addTransposedTimes(float[] tile, int rows, int n, float[] x, int x0, int w, float[] out, int o0) {
-        CpuGemm.gemm(1, n, w, rows, tile, 0, 0, 1, BLOCK_K, x, (long) x0 * w, 0, w, 1, out, (long) o0 * w, 0, w, 1, true);
+    /** out's n rows += the transpose of tile times x's rows: dV += (P Z)^T dO and dK += dS^T Q, tile read transposed. */
+    private static void addTransposedTimes(float[] tile, int rows, int n, float[] x, int xo, int xs, int w,
+                                           float[] out, int oo, int os) {
+        CpuGemm.gemm(1, n, w, rows, tile, 0, 0, 1, BLOCK_K, x, xo, 0, xs, 1, out, oo, 0, os, 1, true);
     }
 
     /** Number of keys visible to query i (keys [0, limit)). */
@@ -92,8 +98,7 @@ final class FlashCpuKernelF32 {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk();
         int i0 = qb * BLOCK_Q, i1 = Math.min(sq, i0 + BLOCK_Q), rows = i1 - i0;
         int kvh = h / p.group();
-        int qBase = (b * p.hq() + h) * sq;
-        int kBase = (b * p.hkv() + kvh) * sk;
+        int qBase = (b * p.hq() + h) * sq;     // row index in o and lse
         Arrays.fill(m, 0, rows, Float.NEGATIVE_INFINITY);
         Arrays.fill(l, 0, rows, 0);
         Arrays.fill(acc, 0, rows * dv, 0);
@@ -103,7 +108,7 @@ final class FlashCpuKernelF32 {
         int th = dropout ? p.threshold() : 0;
         for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
             int n = Math.min(jEnd, j0 + BLOCK_K) - j0;
-            timesTransposed(q, qBase + i0, rows, k, kBase + j0, n, d, s);
+            timesTransposed(q, ql.at(b, h, i0), ql.seq(), rows, k, kl.at(b, kvh, j0), kl.seq(), n, d, s);
             // s row r becomes the tile's P (Z applied) for the rescaled online softmax; keys a row cannot see get 0
             for (int r = 0; r < rows; r++) {
                 int i = i0 + r, so = r * BLOCK_K;
@@ -132,7 +137,7 @@ final class FlashCpuKernelF32 {
                 Arrays.fill(s, so + lim, so + n, 0);
                 m[r] = mNew;
             }
-            addTimes(s, rows, n, v, kBase + j0, dv, acc, 0);
+            addTimes(s, rows, n, v, vl.at(b, kvh, j0), vl.seq(), dv, acc, 0, dv);
         }
         for (int r = 0; r < rows; r++) {
             int row = qBase + i0 + r, oo = row * dv;
@@ -174,15 +179,17 @@ final class FlashCpuKernelF32 {
         }
     }
 
-    /** Returns {dq, dk, dv} (null where not wanted) for the output gradient dO (B, Hq, Sq, Dv). */
-    float[][] backward(float[] dO, boolean wantQ, boolean wantKV) {
+    /**
+     * Adds the gradients for the output gradient dO (layout dOl) to dq (B, Hq, Sq, D), dk (B, Hkv, Sk, D) and dvv
+     * (B, Hkv, Sk, Dv), contiguous and zero on entry; dq null when not wanted, dk and dvv both null when not wanted.
+     */
+    void backward(float[] dO, HeadRows dOl, float[] dq, float[] dk, float[] dvv) {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk(), g = p.group();
+        final boolean wantQ = dq != null, wantKV = dk != null;
         // delta_i = rowsum(dO_i * O_i) (= sum_j P_ij dP_ij, dropout included)
         float[] delta = new float[p.b() * p.hq() * sq];
-        for (int row = 0; row < delta.length; row++) delta[row] = dot(dO, row * dv, o, row * dv, dv);
-        float[] dq = wantQ ? new float[q.length] : null;
-        float[] dk = wantKV ? new float[k.length] : null;
-        float[] dvv = wantKV ? new float[v.length] : null;
+        for (int row = 0; row < delta.length; row++)
+            delta[row] = dot(dO, dOl.at(row / sq / p.hq(), row / sq % p.hq(), row % sq), o, row * dv, dv);
         long cost = (long) BLOCK_K * sq * g * (2L * d + 2L * dv);
         if (wantKV) {
             // a key block per task: its dK and dV rows are summed over every query tile that sees them, in order
@@ -194,17 +201,17 @@ final class FlashCpuKernelF32 {
                 for (int t = from; t < to; t++) {
                     int b = t / nkb / p.hkv(), kvh = t / nkb % p.hkv(), kb = t % nkb;
                     int j0 = kb * BLOCK_K, n = Math.min(sk, j0 + BLOCK_K) - j0;
-                    int kBase = (b * p.hkv() + kvh) * sk;
+                    int kRow = (b * p.hkv() + kvh) * sk + j0;     // row index in dk and dvv
+                    int ko = kl.at(b, kvh, j0), vo = vl.at(b, kvh, j0);
                     for (int h = kvh * g; h < kvh * g + g; h++) {
-                        int qBase = (b * p.hq() + h) * sq;
                         int iStart = p.causal() ? Math.max(0, j0 - p.shift()) : 0;
                         for (int i0 = iStart; i0 < sq; i0 += BLOCK_Q) {
-                            int rows = Math.min(sq, i0 + BLOCK_Q) - i0;
-                            timesTransposed(q, qBase + i0, rows, k, kBase + j0, n, d, s);
-                            timesTransposed(dO, qBase + i0, rows, v, kBase + j0, n, dv, dp);
+                            int rows = Math.min(sq, i0 + BLOCK_Q) - i0, qo = ql.at(b, h, i0), go = dOl.at(b, h, i0);
+                            timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
+                            timesTransposed(dO, go, dOl.seq(), rows, v, vo, vl.seq(), n, dv, dp);
                             weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
-                            addTransposedTimes(s, rows, n, dO, qBase + i0, dv, dvv, kBase + j0);
-                            addTransposedTimes(dp, rows, n, q, qBase + i0, d, dk, kBase + j0);
+                            addTransposedTimes(s, rows, n, dO, go, dOl.seq(), dv, dvv, kRow * dv, dv);
+                            addTransposedTimes(dp, rows, n, q, qo, ql.seq(), d, dk, kRow * d, d);
                         }
                     }
                 }
@@ -219,19 +226,19 @@ final class FlashCpuKernelF32 {
                 float[] s = new float[BLOCK_Q * BLOCK_K], dp = new float[BLOCK_Q * BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
-                    int kBase = (b * p.hkv() + h / g) * sk, qBase = (b * p.hq() + h) * sq;
+                    int kvh = h / g;
                     int i0 = qb * BLOCK_Q, rows = Math.min(sq, i0 + BLOCK_Q) - i0;
+                    int qRow = (b * p.hq() + h) * sq + i0, qo = ql.at(b, h, i0), go = dOl.at(b, h, i0);
                     int jEnd = p.causal() ? limit(i0 + rows - 1) : sk;
                     for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
-                        int n = Math.min(jEnd, j0 + BLOCK_K) - j0;
-                        timesTransposed(q, qBase + i0, rows, k, kBase + j0, n, d, s);
-                        timesTransposed(dO, qBase + i0, rows, v, kBase + j0, n, dv, dp);
+                        int n = Math.min(jEnd, j0 + BLOCK_K) - j0, ko = kl.at(b, kvh, j0);
+                        timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
+                        timesTransposed(dO, go, dOl.seq(), rows, v, vl.at(b, kvh, j0), vl.seq(), n, dv, dp);
                         weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
-                        addTimes(dp, rows, n, k, kBase + j0, d, dq, qBase + i0);
+                        addTimes(dp, rows, n, k, ko, kl.seq(), d, dq, qRow * d, d);
                     }
                 }
             });
         }
-        return new float[][]{dq, dk, dvv};
     }
 }

@@ -107,6 +107,55 @@ class AttentionFlashCpuTest {
         assertTrue(maxDiff(ref, got) < 1e-10, "seed " + seed);
     }
 
+    /**
+     * FLASH_CPU reads F32/F64 views in their own storage (q, k, v as heads of a packed (B, S, 3, H, D) tensor at
+     * nonzero offsets, dO a transposed view) and copies others (k with a non-unit last stride): output and all three
+     * gradients against MATH on contiguous copies.
+     */
+    @Test
+    void stridedViewsGiveTheSameOutputAndGradientsAsContiguousCopies() {
+        for (DType dtype : new DType[]{DType.F64, DType.F32}) {
+            int b = 2, s = 37 + rnd.nextInt(60), h = 3, d = 16;
+            double tol = dtype == DType.F64 ? 1e-10 : 2e-4;
+            String why = dtype + " S=" + s + " seed " + seed;
+            Tensor packed = randn(dtype, b, s, 3, h, d).requiresGrad(true);
+            Tensor kT = randn(dtype, b, h, d, s).requiresGrad(true);         // k = kT^T: last stride s
+            Tensor dO = randn(dtype, b, s, h, d).transpose(1, 2);            // (B, H, S, D), not contiguous
+            AttentionOptions o = AttentionOptions.causal().withDropout(0.2).withDropoutSeed(rnd.nextLong(), 3);
+            Tensor q = QkvPackedAttention.part(packed, 0), v = QkvPackedAttention.part(packed, 2), k = kT.transpose(2, 3);
+            assertFalse(q.isContiguous() || v.isContiguous() || k.isContiguous() || dO.isContiguous(), why);
+            Tensor out = Attention.scaledDotProductAttention(q, k, v, o.withBackend(AttentionBackend.FLASH_CPU));
+            out.backward(dO);
+
+            Tensor rq = q.contiguous().detach().requiresGrad(true), rk = k.contiguous().detach().requiresGrad(true);
+            Tensor rv = v.contiguous().detach().requiresGrad(true);
+            Tensor ref = Attention.scaledDotProductAttention(rq, rk, rv, o.withBackend(AttentionBackend.MATH));
+            ref.backward(dO.contiguous());
+            assertTrue(maxDiff(ref, out) <= tol, "output differs by " + maxDiff(ref, out) + ": " + why);
+            Tensor[][] pairs = {{rq.grad(), QkvPackedAttention.part(packed.grad(), 0)},
+                    {rk.grad(), kT.grad().transpose(2, 3)}, {rv.grad(), QkvPackedAttention.part(packed.grad(), 2)}};
+            String[] names = {"dq", "dk", "dv"};
+            for (int i = 0; i < 3; i++) {
+                double diff = maxDiff(pairs[i][0], pairs[i][1]);
+                assertTrue(diff <= tol, names[i] + " differs by " + diff + ": " + why);
+            }
+            assertEquals(0.0, QkvPackedAttention.part(packed.grad(), 1).abs().sum().item(), "k's part of packed: " + why);
+        }
+    }
+
+    /** The forward's output (the F32 result itself) and its inputs are read again by the backward: changing one in place fails. */
+    @Test
+    void changingTheOutputOrAnInputInPlaceBeforeTheBackwardFails() {
+        for (int which = 0; which < 2; which++) {
+            Tensor q = randn(DType.F32, 1, 2, 9, 8).requiresGrad(true), k = randn(DType.F32, 1, 2, 9, 8);
+            Tensor v = randn(DType.F32, 1, 2, 9, 8);
+            Tensor out = Attention.scaledDotProductAttention(q, k, v, AttentionOptions.causal().withBackend(AttentionBackend.FLASH_CPU));
+            (which == 0 ? out : k).fill(1);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> out.sum().backward());
+            assertTrue(e.getMessage().contains("modified in place"), e.getMessage());
+        }
+    }
+
     @Test
     void threeDimensionalInputsGiveThreeDimensionalOutput() {
         Tensor q = randn(DType.F64, 2, 5, 4), k = randn(DType.F64, 2, 7, 4), v = randn(DType.F64, 2, 7, 3);
