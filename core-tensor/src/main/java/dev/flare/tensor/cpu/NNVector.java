@@ -73,13 +73,27 @@ final class NNVector {
 
     /** sum of exp(x[xo+i] - shift); when y != null also stores each exp to y[yo+i]. */
     static double expSum(float[] x, int xo, float shift, float[] y, int yo, int n) {
-        return expScaledSum(x, xo, 1f, shift, y, yo, n);     // x * 1 is x: the same values
+        double s = 0;
+        int i = 0, ub = S.loopBound(n);
+        while (i < ub) {
+            int end = Math.min(ub, i + BLOCK);
+            FloatVector acc = FloatVector.zero(S);
+            for (; i < end; i += L) {
+                FloatVector e = exp(FloatVector.fromArray(S, x, xo + i).sub(shift));
+                if (y != null) e.intoArray(y, yo + i);
+                acc = acc.add(e);
+            }
+            s += sumLanes(acc);
+        }
+        for (; i < n; i++) {
+            float e = exp(x[xo + i] - shift);
+            if (y != null) y[yo + i] = e;
+            s += e;
+        }
+        return s;
     }
 
-    /**
-     * sum of exp(x[xo+i] * scale - shift), float lanes per block and the blocks in double; when y != null also stores
-     * each exp to y[yo+i] (y may be x).
-     */
+    /** y[yo+i] = exp(x[xo+i] * scale - shift) (y may be x); returns their sum, float lanes per block, blocks in double. */
     static double expScaledSum(float[] x, int xo, float scale, float shift, float[] y, int yo, int n) {
         double s = 0;
         int i = 0, ub = S.loopBound(n);
@@ -88,14 +102,14 @@ final class NNVector {
             FloatVector acc = FloatVector.zero(S);
             for (; i < end; i += L) {
                 FloatVector e = exp(FloatVector.fromArray(S, x, xo + i).mul(scale).sub(shift));
-                if (y != null) e.intoArray(y, yo + i);
+                e.intoArray(y, yo + i);
                 acc = acc.add(e);
             }
             s += sumLanes(acc);
         }
         for (; i < n; i++) {
             float e = exp(x[xo + i] * scale - shift);
-            if (y != null) y[yo + i] = e;
+            y[yo + i] = e;
             s += e;
         }
         return s;
