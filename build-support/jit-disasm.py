@@ -50,6 +50,8 @@ def main():
         found = list(blocks(f.read().split('\n'), args.method))
     if not found:
         sys.exit(f"jit-disasm: no C2 block whose title contains '{args.method}' in {args.log}")
+    if not -len(found) <= args.nth < len(found):
+        sys.exit(f"jit-disasm: --nth {args.nth}: expected -{len(found)}..{len(found) - 1} ({len(found)} matching C2 blocks)")
     b = found[args.nth]
     print(f'# {b["title"]} ({len(found)} matching C2 blocks)')
     with tempfile.NamedTemporaryFile(suffix='.bin') as tmp:

@@ -47,8 +47,8 @@ final class FlashCpuAttention extends Function {
     }
 
     /** Where the kernel finds t's rows: its own layout if read in place, else that of the contiguous copy. */
-    private static HeadRows rows(Tensor t, DType kernelType) {
-        return ownArray(t, kernelType) != null ? HeadRows.of(t) : HeadRows.contiguous(t.size(1), t.size(2), t.size(3));
+    private static HeadRows rows(String name, Tensor t, DType kernelType) {
+        return ownArray(t, kernelType) != null ? HeadRows.of(name, t) : HeadRows.contiguous(t.size(1), t.size(2), t.size(3));
     }
 
     /** A new CPU tensor: a new Java array, so zeros (the backward adds into the gradients). */
@@ -64,12 +64,12 @@ final class FlashCpuAttention extends Function {
         Tensor out = empty(kt, p.b(), p.hq(), p.sq(), p.dv());
         save(q, k, v, out);     // out too: the backward reads it (delta), and for F32/F64 it is the result itself
         if (kt == DType.F64) {
-            k64 = new FlashCpuKernelF64(p, doubles(q), rows(q, kt), doubles(k), rows(k, kt), doubles(v), rows(v, kt),
+            k64 = new FlashCpuKernelF64(p, doubles(q), rows("q", q, kt), doubles(k), rows("k", k, kt), doubles(v), rows("v", v, kt),
                     (double[]) array(out));
             k64.forward();
             return out;
         }
-        k32 = new FlashCpuKernelF32(p, floats(q), rows(q, kt), floats(k), rows(k, kt), floats(v), rows(v, kt),
+        k32 = new FlashCpuKernelF32(p, floats(q), rows("q", q, kt), floats(k), rows("k", k, kt), floats(v), rows("v", v, kt),
                 (float[]) array(out));
         k32.forward();
         return toDType(out);
@@ -91,10 +91,10 @@ final class FlashCpuAttention extends Function {
         Tensor dk = wantKV ? empty(kt, p.b(), p.hkv(), p.sk(), p.d()) : null;
         Tensor dv = wantKV ? empty(kt, p.b(), p.hkv(), p.sk(), p.dv()) : null;
         if (k64 != null)
-            k64.backward(doubles(gradOutput), rows(gradOutput, kt), wantQ ? (double[]) array(dq) : null,
+            k64.backward(doubles(gradOutput), rows("dO", gradOutput, kt), wantQ ? (double[]) array(dq) : null,
                     wantKV ? (double[]) array(dk) : null, wantKV ? (double[]) array(dv) : null);
         else
-            k32.backward(floats(gradOutput), rows(gradOutput, kt), wantQ ? (float[]) array(dq) : null,
+            k32.backward(floats(gradOutput), rows("dO", gradOutput, kt), wantQ ? (float[]) array(dq) : null,
                     wantKV ? (float[]) array(dk) : null, wantKV ? (float[]) array(dv) : null);
         Tensor[] grads = {needsInputGrad(0) ? dq : null, needsInputGrad(1) ? dk : null, needsInputGrad(2) ? dv : null};
         for (int i = 0; i < 3; i++) if (grads[i] != null) grads[i] = toDType(grads[i]);

@@ -18,10 +18,10 @@ record HeadRows(int offset, int batch, int head, int seq) {
         return new HeadRows(0, heads * seqLen * width, seqLen * width, width);
     }
 
-    /** t's own layout: t is a 4-D view whose last dimension is unit-stride (or of size 1). */
-    static HeadRows of(Tensor t) {
+    /** The layout of operand `name` (q, k, v or dO): a 4-D view whose last dimension is unit-stride (or of size 1). */
+    static HeadRows of(String name, Tensor t) {
         if (t.dim() != 4 || (t.size(3) > 1 && t.stride(3) != 1))
-            throw new IllegalArgumentException("t: expected a 4-D view with unit last stride, got shape "
+            throw new IllegalArgumentException(name + ": expected a 4-D view with unit last stride, got shape "
                     + java.util.Arrays.toString(t.shape()) + " strides " + java.util.Arrays.toString(t.strides()));
         return new HeadRows(Math.toIntExact(t.offset()), Math.toIntExact(t.stride(0)), Math.toIntExact(t.stride(1)),
                 Math.toIntExact(t.stride(2)));

@@ -143,6 +143,48 @@ class AttentionFlashCpuTest {
         }
     }
 
+    /**
+     * Views read in place with GQA (q's heads to k/v's heads, k and v heads of one packed tensor) and with a key
+     * broadcast over the heads by expand (head stride 0; v needs no gradient): against MATH on the same leaves.
+     */
+    @Test
+    void groupedAndBroadcastViewsGiveTheSameResultsAsMath() {
+        for (DType dtype : new DType[]{DType.F64, DType.F32}) {
+            int b = 2, s = 20 + rnd.nextInt(70), d = 8;
+            double tol = dtype == DType.F64 ? 1e-10 : 2e-4;
+            String why = dtype + " S=" + s + " seed " + seed;
+            Tensor qBase = randn(dtype, b, s, 4, d), kvBase = randn(dtype, b, s, 2, 2, d), k1Base = randn(dtype, b, 1, s, d);
+            Tensor vPlain = randn(dtype, b, 4, s, d), dO = randn(dtype, b, 4, s, d);
+            for (int variant = 0; variant < 2; variant++) {
+                Tensor[][] grads = new Tensor[2][];
+                Tensor[] outs = new Tensor[2];
+                AttentionBackend[] backends = {AttentionBackend.MATH, AttentionBackend.FLASH_CPU};
+                for (int r = 0; r < 2; r++) {
+                    Tensor qLeaf = qBase.detach().requiresGrad(true), q = qLeaf.transpose(1, 2);
+                    Tensor leaf, k, v;
+                    AttentionOptions o = AttentionOptions.causal().withBackend(backends[r]);
+                    if (variant == 0) {      // GQA: 4 query heads on 2 kv heads, k and v from one packed tensor
+                        leaf = kvBase.detach().requiresGrad(true);
+                        k = leaf.select(2, 0).transpose(1, 2);
+                        v = leaf.select(2, 1).transpose(1, 2);
+                        o = o.withEnableGqa(true);
+                    } else {                 // one key head broadcast over 4 heads; v without a gradient
+                        leaf = k1Base.detach().requiresGrad(true);
+                        k = leaf.expand(b, 4, s, d);
+                        v = vPlain;
+                    }
+                    outs[r] = Attention.scaledDotProductAttention(q, k, v, o);
+                    outs[r].backward(dO);
+                    grads[r] = new Tensor[]{qLeaf.grad(), leaf.grad()};
+                }
+                String w = (variant == 0 ? "GQA packed kv " : "expanded k ") + why;
+                assertTrue(maxDiff(outs[0], outs[1]) <= tol, "output differs by " + maxDiff(outs[0], outs[1]) + ": " + w);
+                assertTrue(maxDiff(grads[0][0], grads[1][0]) <= tol, "dq differs by " + maxDiff(grads[0][0], grads[1][0]) + ": " + w);
+                assertTrue(maxDiff(grads[0][1], grads[1][1]) <= tol, "d(k, v leaf) differs by " + maxDiff(grads[0][1], grads[1][1]) + ": " + w);
+            }
+        }
+    }
+
     /** The forward's output (the F32 result itself) and its inputs are read again by the backward: changing one in place fails. */
     @Test
     void changingTheOutputOrAnInputInPlaceBeforeTheBackwardFails() {

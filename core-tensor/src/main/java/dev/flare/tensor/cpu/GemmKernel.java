@@ -18,11 +18,11 @@ abstract class GemmKernel {
     final int MR, NR, MC, NC;
 
     /**
-     * Micro-tile height for vectors of vectorBits bits: 8 rows (16 accumulators, 19 vectors live in the
-     * inner loop) where the ISA has 32 vector registers (x86 with AVX-512, AArch64), 4 rows (8
-     * accumulators, 14 vectors) where it has 16 (x86 without AVX-512), as the register allocator spilled
-     * the 8-row tile there (see {@link GemmKernelF32#microKernel4x2W}). {@code -Dflare.cpu.gemm.mr=4|8}
-     * overrides.
+     * Micro-tile height for vectors of vectorBits bits: 4 rows (8 accumulators, 14 vectors live in the
+     * inner loop) on x86 without AVX-512, whose 16 vector registers cannot hold the 8-row tile (C2 spilled
+     * it there, see {@link GemmKernelF32#microKernel4x2W}); 8 rows (16 accumulators, 19 vectors) with
+     * AVX-512 or on AArch64 (32 registers), and on other architectures (not measured).
+     * {@code -Dflare.cpu.gemm.mr=4|8} overrides.
      */
     static int defaultRows(int vectorBits) {
         String forced = System.getProperty("flare.cpu.gemm.mr");
@@ -32,7 +32,8 @@ abstract class GemmKernel {
             }
             return Integer.parseInt(forced);
         }
-        boolean x86 = !System.getProperty("os.arch", "").equals("aarch64");
+        String arch = System.getProperty("os.arch", "");
+        boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
         return !x86 || vectorBits >= 512 ? 8 : 4;
     }
 

@@ -194,9 +194,9 @@ final class GemmKernelF64 extends GemmKernel {
      * 4 x 2W register tile, for machines with 16 vector registers (AVX2): eight accumulators, two vectors
      * of B and four broadcasts of A, no spills. The 8 x 2W tile's nineteen live vectors do not fit in
      * sixteen; C2 kept five accumulators on the stack, and each spilled accumulator puts a store and a
-     * reload on its FMA chain every step of K (a 6 x 2W tile still spilled one). On an AMD Zen 3 (AVX2)
-     * one thread ran at about 40 GFLOP/s with 8 x 2W, 31 with 6 x 2W and 66-78 with this one, against
-     * OpenBLAS's 79-84 (docs/benchmarks.md). Otherwise as {@link #microKernel8x2W}.
+     * reload on its FMA chain every step of K (a 6 x 2W tile still spilled one). On an AMD Zen 3 (AVX2),
+     * single precision, one thread ran at about 40 GFLOP/s with 8 x 2W, 31 with 6 x 2W and 66-78 with this
+     * one, against OpenBLAS's 79-84 (docs/benchmarks.md). Otherwise as {@link #microKernel8x2W}.
      */
     static void microKernel4x2W(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int ci, int crs,
                                 int ccs, int mr, int nr, boolean overwrite, double[] tile) {
@@ -238,9 +238,6 @@ final class GemmKernelF64 extends GemmKernel {
                 r += crs;
                 c30.add(DoubleVector.fromArray(S, c, r)).intoArray(c, r);
                 c31.add(DoubleVector.fromArray(S, c, r + W)).intoArray(c, r + W);
-                r += crs;
-                r += crs;
-                r += crs;
             }
         } else {
             c00.intoArray(tile, 0); c01.intoArray(tile, W);
