@@ -105,12 +105,14 @@ public final class FlashCudaAttention {
             return;
         }
         Tensor delta = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
-        Tensor dqAccum = deterministic ? null : Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq(), p.d());
+        FlashAttentionKernels kernels = FlashAttentionKernels.on(backend);
+        Tensor dqAccum = deterministic ? null
+                : Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), kernels.dqAccumRows(p.sq()), p.d());
         long[] params = FlashKernelParams.backward(p, deterministic, operand(backend, q), operand(backend, k),
                 operand(backend, v), operand(backend, o), operand(backend, dO), backend.deviceAddress(lse),
                 backend.deviceAddress(delta), dqAccum == null ? 0 : backend.deviceAddress(dqAccum), operand(backend, dq),
                 operand(backend, dk), operand(backend, dv));
-        FlashAttentionKernels.on(backend).backward(p, q.dtype(), deterministic, params);
+        kernels.backward(p, q.dtype(), deterministic, params);
     }
 
     /**
