@@ -156,26 +156,11 @@ public final class AdamW {
 
     private void fused(Tensor p, Tensor[] mv, double lr, double wd, double bc1, double bc2) {
         int n = (int) p.numel(), po = (int) p.offset(), go = (int) p.grad().offset();
-        double decay = 1 - lr * wd, stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
-        if (p.dtype() == DType.F32) {
-            float[] w = ((CpuStorage) p.storage()).floats(), g = ((CpuStorage) p.grad().storage()).floats();
-            float[] m = ((CpuStorage) mv[0].storage()).floats(), v = ((CpuStorage) mv[1].storage()).floats();
-            for (int i = 0; i < n; i++) {
-                float gi = g[go + i];
-                m[i] = (float) (beta1 * m[i] + (1 - beta1) * gi);
-                v[i] = (float) (beta2 * v[i] + (1 - beta2) * gi * gi);
-                w[po + i] = (float) (w[po + i] * decay - stepSize * m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps));
-            }
-        } else {
-            double[] w = ((CpuStorage) p.storage()).doubles(), g = ((CpuStorage) p.grad().storage()).doubles();
-            double[] m = ((CpuStorage) mv[0].storage()).doubles(), v = ((CpuStorage) mv[1].storage()).doubles();
-            for (int i = 0; i < n; i++) {
-                double gi = g[go + i];
-                m[i] = beta1 * m[i] + (1 - beta1) * gi;
-                v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-                w[po + i] = w[po + i] * decay - stepSize * m[i] / (Math.sqrt(v[i]) / sqrtBc2 + eps);
-            }
-        }
+        var c = new AdamWCpuUpdate.Constants(beta1, beta2, eps, 1 - lr * wd, lr / bc1, Math.sqrt(bc2));
+        CpuStorage w = (CpuStorage) p.storage(), g = (CpuStorage) p.grad().storage();
+        CpuStorage m = (CpuStorage) mv[0].storage(), v = (CpuStorage) mv[1].storage();
+        if (p.dtype() == DType.F32) AdamWCpuUpdate.f32(w.floats(), po, g.floats(), go, m.floats(), v.floats(), n, c);
+        else AdamWCpuUpdate.f64(w.doubles(), po, g.doubles(), go, m.doubles(), v.doubles(), n, c);
         p.storage().bumpVersion();
     }
 
