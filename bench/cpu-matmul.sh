@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU sgemm, Flare vs NumPy: runs MatmulBench (Flare's CpuGemm) and bench/numpy_sgemm.py (NumPy's BLAS) one
 # after the other, same sizes and method, and prints a markdown table with the ratio flare/numpy.
-#   bash bench/cpu-matmul.sh [size ...]       (default 512 1024 2048)
+#   bash bench/cpu-matmul.sh [size ...]       (default 512 1024 2048; a size is N, or MxKxN with optional :ta/:tb
+#                                             for a transposed A/B view, e.g. 1024x128x384 128x1024x384:ta)
 # On an AVX-512 machine NumPy also runs with OPENBLAS_CORETYPE=SkylakeX: OpenBLAS picks its kernels by CPU
 # model and falls back to AVX2 (Haswell) kernels on CPUs it does not know (e.g. AMD Zen 5, family 26).
 # Env: PYTHON (default python3; needs numpy), FLARE_JAVA_OPTS (extra JVM flags, e.g. -Dflare.cpu.threads=1).
@@ -42,19 +43,19 @@ awk -v labels="numpy,numpy SkylakeX" '
     }
     END {
         split(labels, label, ",")
-        head = "| size (N x N x N) | flare best | flare median"; rule = "|---:|---:|---:"
+        head = "| size (N or M x K x N) | flare best | flare median"; rule = "|---:|---:|---:"
         for (r = 2; (r in runs); r++) {
             head = head " | " label[r - 1] " best | " label[r - 1] " median | flare / " label[r - 1]
             rule = rule "|---:|---:|---:"
         }
         print head " |"; print rule "|"
         for (i = 1; i <= count; i++) {
-            n = order[i]; line = sprintf("| %d | %.1f | %.1f", n, best[1, n], med[1, n])
+            n = order[i]; line = sprintf("| %s | %.1f | %.1f", n, best[1, n], med[1, n])
             for (r = 2; (r in runs); r++) {
                 line = line sprintf(" | %.1f | %.1f | %.2f", best[r, n], med[r, n], med[1, n] / med[r, n])
             }
             print line " |"
         }
         print ""
-        print "GFLOP/s (2 N^3 / seconds / 1e9), F32, square row-major matrices; ratios of the medians."
+        print "GFLOP/s (2 M K N / seconds / 1e9), F32, row-major matrices (:ta/:tb a transposed view); ratios of the medians."
     }' "$TMP"/*.txt
