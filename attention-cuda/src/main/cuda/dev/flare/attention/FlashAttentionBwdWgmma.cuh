@@ -51,8 +51,7 @@
 // How a warpgroup's dQ product reaches dq_accum: 0 = fp32 float2 atomics from registers (16 red.global.add.v2.f32 per
 // thread and step); 1 = staged in shared memory and added by the bulk-copy engine (cp.reduce.async.bulk .add.f32), each
 // warp sending its own 16 rows: one 4 KiB add in the blocked dq_accum (FlashAttentionCommon.cuh), else one 256-byte add
-// per row (FlashAttention-3 sends dQ through shared memory too, from a producer warp). Applies where a warpgroup
-// computes one dQ product per step (D = 64, and D = 128 with 2 warpgroups).
+// per row (FlashAttention-3 sends dQ through shared memory too, from a producer warp). Applies where a warpgroup computes one dQ product per step (D = 64, and D = 128 with 2 warpgroups).
 // Per head dim: FLARE_BWD_DQ_BULK_SMALL_D (D = 64) and FLARE_BWD_DQ_BULK_D128, both FLARE_BWD_DQ_BULK unless given.
 // On an H100 (2026-12-07 22:58, harness --bench, bf16, 16k tokens, same call) bulk adds took the D=64 backward 2-5%
 // faster on 5 of 7 rows (S=1024 212 -> 219 TFLOP/s, S=4096 251 -> 258), even causal at S=4096 (-0.2%), 1.9% slower
