@@ -11,7 +11,6 @@
 #         before 2026-12-07 23:30)
 #   n1    base with dQ sent by bulk adds at D=128 too (FLARE_BWD_DQ_BULK=1)
 #   q0    base with dQ's adds left out (FLARE_BWD_EXP_SKIP_DQ_ADD=1): a bound for the dQ path, timed only (dQ is wrong)
-#   r0    base with a row-major dq_accum at every D (FLARE_DQ_ACCUM_BLOCKED=0: the layout before 2026-12-08)
 # EXP_BUILD picks the variants `build` compiles (default "base m1 n1 q0 a0"; two at a time, about a minute each).
 # Each runs --bench at S 512, 1024 and 4096 (bf16, 16k tokens, D 64/128, causal 0/1, dropout rows) and, but for q0, the
 # full correctness checks (EXP_VARIANTS="base n1": only those; EXP_CHECK="n1": only n1 checked). Nsight Compute then
@@ -34,8 +33,7 @@ case "${1:-}" in
     flags=(-std=c++17 -O3 --expt-relaxed-constexpr -gencode arch=compute_90a,code=sm_90a)
     src=attention-cuda/src/main/cuda/dev/flare/attention
     declare -A knobs=([base]="" [m1]="-DFLARE_FWD_WGMMA=0 -DFLARE_BWD_WGMMA=0" [q0]="-DFLARE_BWD_EXP_SKIP_DQ_ADD=1"
-                      [a0]="-DFLARE_BWD_DQ_BULK_SMALL_D=0" [n1]="-DFLARE_BWD_DQ_BULK=1"
-                      [r0]="-DFLARE_DQ_ACCUM_BLOCKED=0")
+                      [a0]="-DFLARE_BWD_DQ_BULK_SMALL_D=0" [n1]="-DFLARE_BWD_DQ_BULK=1")
     harness() { local k; read -r -a k <<< "${knobs[$1]:-}"
                 "$NVCC" "${flags[@]}" "${k[@]}" -I "${inc_attn:-$src}" attention-cuda/src/test/cuda/flash_harness.cu -o "$tmp/fh_$1"; }
     read -r -a variants <<< "${EXP_BUILD:-base m1 n1 q0 a0}"

@@ -427,7 +427,6 @@ static void run_case(const Case& c, int idx) {
     const int D = c.D;
     const DType dt = c.dt;
     const size_t nq = (size_t)c.B * c.Hq * c.Sq * D, nk = (size_t)c.B * c.Hkv * c.Sk * D;
-    const size_t nacc = (size_t)c.B * c.Hq * dq_accum_rows(c.Sq) * D;   // dq_accum's floats
     const Layout Lq = make_layout(c.bshd, c.Hq, c.Sq, D), Lk = make_layout(c.bshd, c.Hkv, c.Sk, D);
     std::mt19937_64 rng(1234 + idx);
     std::normal_distribution<float> nd(0.f, 1.f);
@@ -449,7 +448,7 @@ static void run_case(const Case& c, int idx) {
     CK(cudaMalloc(&d.dk, nk * es)); CK(cudaMalloc(&d.dv, nk * es));
     CK(cudaMalloc(&d.lse, (size_t)c.B * c.Hq * c.Sq * 4));
     CK(cudaMalloc(&d.delta, (size_t)c.B * c.Hq * c.Sq * 4));
-    CK(cudaMalloc(&d.dq_accum, nacc * 4));
+    CK(cudaMalloc(&d.dq_accum, nq * 4));
     auto up = [&](void* dst, const std::vector<float>& h) {
         auto b = encode(dt, h);
         CK(cudaMemcpy(dst, b.data(), b.size(), cudaMemcpyHostToDevice));
@@ -458,7 +457,7 @@ static void run_case(const Case& c, int idx) {
     // poison outputs so unwritten elements are caught
     CK(cudaMemset(d.o, 0xff, nq * es)); CK(cudaMemset(d.dq, 0xff, nq * es));
     CK(cudaMemset(d.dk, 0xff, nk * es)); CK(cudaMemset(d.dv, 0xff, nk * es));
-    CK(cudaMemset(d.dq_accum, 0xff, nacc * 4));
+    CK(cudaMemset(d.dq_accum, 0xff, nq * 4));
 
     KSet ks = get_kernels(dt, D);
     FlashFwdParams fp;
@@ -487,7 +486,7 @@ static void run_case(const Case& c, int idx) {
         const bool tc = variant == 1;
         if (tc && (!ks.dkdv_tc || g_no_tc_bwd)) break;
         CK(cudaMemset(d.dq, 0xff, nq * es)); CK(cudaMemset(d.dk, 0xff, nk * es));
-        CK(cudaMemset(d.dv, 0xff, nk * es)); CK(cudaMemset(d.dq_accum, 0xff, nacc * 4));
+        CK(cudaMemset(d.dv, 0xff, nk * es)); CK(cudaMemset(d.dq_accum, 0xff, nq * 4));
         run_bwd(ks, bp, D, tc);
         CK(cudaGetLastError());
         CK(cudaDeviceSynchronize());
@@ -668,7 +667,7 @@ static void bench() {
         CK(cudaMalloc(&d.o, n * 2)); CK(cudaMalloc(&d.dout, n * 2)); CK(cudaMalloc(&d.dq, n * 2));
         CK(cudaMalloc(&d.dk, n * 2)); CK(cudaMalloc(&d.dv, n * 2));
         CK(cudaMalloc(&d.lse, (size_t)B * H * S * 4)); CK(cudaMalloc(&d.delta, (size_t)B * H * S * 4));
-        CK(cudaMalloc(&d.dq_accum, (size_t)B * H * dq_accum_rows(S) * D * 4));
+        CK(cudaMalloc(&d.dq_accum, n * 4));
         {
             std::vector<float> h(n);
             std::mt19937 rng(7);

@@ -1,6 +1,5 @@
 // Flare flash attention backward kernels (SIMT, fp32 math, shared-memory tiles).
-//  1. bwd_preprocess_kernel: delta = rowsum(dO * O); zeroes dq_accum (non-deterministic mode; layout:
-//     dq_accum_offset in FlashAttentionCommon.cuh).
+//  1. bwd_preprocess_kernel: delta = rowsum(dO * O); zeroes dq_accum (non-deterministic mode).
 //  2. bwd_dkdv_kernel: one CTA per (key block, kv head, batch); loops the group's query heads and the
 //     query blocks; dK/dV accumulate in registers (deterministic); dQ via fp32 atomicAdd into dq_accum
 //     unless p.deterministic.
@@ -40,16 +39,12 @@ __device__ __forceinline__ void bwd_preprocess_kernel(const FlashBwdParams p) {
     for (int e = 0; e < E; ++e) acc = fmaf(DT<T>::to_f(og[lane + 32 * e]), DT<T>::to_f(dg[lane + 32 * e]), acc);
 #pragma unroll
     for (int w = 16; w > 0; w >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, w);
-    const long long bh = (long long)b * p.Hq + h;
-    if (lane == 0) p.delta[bh * p.Sq + row] = acc;
+    const long long ridx = (long long)(b * p.Hq + h) * p.Sq + row;
+    if (lane == 0) p.delta[ridx] = acc;
     if (!p.deterministic) {
-        // the head's D values of slot `row`, and the last row's warp those of the padding rows: every slot of the head
-        // (whatever order dq_accum_offset puts values in)
-        float* head = dq_accum_head<D>(p, bh);
-        const int slot_end = row == p.Sq - 1 ? dq_accum_rows(p.Sq) : row + 1;
-        for (int slot = row; slot < slot_end; ++slot)
+        float* dqa = p.dq_accum + ridx * D;
 #pragma unroll
-            for (int e = 0; e < E; ++e) head[(long long)slot * D + lane + 32 * e] = 0.f;
+        for (int e = 0; e < E; ++e) dqa[lane + 32 * e] = 0.f;
     }
 }
 
@@ -167,7 +162,7 @@ __device__ __forceinline__ void bwd_dkdv_kernel(const FlashBwdParams p) {
                 dk[r] = ak;
             }
             if (!p.deterministic) {
-                float* dqa = dq_accum_head<D>(p, bh);
+                float* dqa = p.dq_accum + (long long)bh * Sq * D;
 #pragma unroll
                 for (int r = 0; r < C::PER_T_KD; ++r) {
                     int e = tid + r * NT;
@@ -176,7 +171,7 @@ __device__ __forceinline__ void bwd_dkdv_kernel(const FlashBwdParams p) {
                         float a = 0.f;
 #pragma unroll 8
                         for (int j = 0; j < KB; ++j) a = fmaf(sdS[i * LDK + j], sK[j * LDD + d], a);
-                        atomicAdd(dqa + dq_accum_offset<D>(q0 + i, d), a * p.scale);
+                        atomicAdd(dqa + (long long)(q0 + i) * D + d, a * p.scale);
                     }
                 }
             }
@@ -261,16 +256,16 @@ __device__ __forceinline__ void bwd_dq_kernel(const FlashBwdParams p) {
     }
 }
 
-// dq_accum (dq_accum_offset's order) -> dq (strided, dtype T). grid (ceil(Sq*D/256), Hq, B).
+// dq_accum (B, Hq, Sq, D) fp32 contiguous -> dq (strided, dtype T). grid (ceil(Sq*D/256), Hq, B).
 template <typename T, int D>
 __device__ __forceinline__ void bwd_convert_dq_kernel(const FlashBwdParams p) {
     const long long e = (long long)blockIdx.x * 256 + threadIdx.x;
     const int h = blockIdx.y, b = blockIdx.z;
     if (e >= (long long)p.Sq * D) return;
     const int row = (int)(e / D), d = (int)(e % D);
-    const float* src = dq_accum_head<D>(p, (long long)b * p.Hq + h);
+    const float* src = p.dq_accum + (long long)(b * p.Hq + h) * p.Sq * D;
     T* dqg = reinterpret_cast<T*>(p.dq) + b * p.dq_batch_stride + h * p.dq_head_stride;
-    dqg[(long long)row * p.dq_seq_stride + d] = DT<T>::from_f(src[dq_accum_offset<D>(row, d)]);
+    dqg[(long long)row * p.dq_seq_stride + d] = DT<T>::from_f(src[e]);
 }
 
 }  // namespace flare_attn
@@ -343,17 +338,14 @@ __device__ __forceinline__ void dq_red2(float* p, float a, float b) {
 #endif
 }
 
-// Adds one lane's part of a 16-wide dQ slab row to dq_accum's head (row `row`, the slab's first column col0): (a0, a1)
-// at columns col0 + 2tq, + 1 and (b0, b1) at col0 + 8 + 2tq, + 1, the mma C-fragment layout. `valid` says whether the
-// lane's row exists.
+// Adds one lane's part of a 16-wide dQ slab row to the fp32 row at rowp (the slab's first column): (a0, a1) at columns
+// 2tq, 2tq+1 and (b0, b1) at 8+2tq, 9+2tq, the mma C-fragment layout. `valid` says whether the lane's row exists.
 // (float4 atomics after lanes tq and tq^1 trade a pair, half the atomic operations, measured 3-6% slower on an H100,
 // 2026-12-07: the shuffles cost more than the atomics saved.)
-template <int D>
-__device__ __forceinline__ void dq_add_slab_row(float* head, int row, int col0, int tq, bool valid, float a0, float a1,
-                                                float b0, float b1) {
+__device__ __forceinline__ void dq_add_slab_row(float* rowp, int tq, bool valid, float a0, float a1, float b0, float b1) {
     if (valid) {
-        dq_red2(head + dq_accum_offset<D>(row, col0 + 2 * tq), a0, a1);
-        dq_red2(head + dq_accum_offset<D>(row, col0 + 8 + 2 * tq), b0, b1);
+        dq_red2(rowp + 2 * tq, a0, a1);
+        dq_red2(rowp + 8 + 2 * tq, b0, b1);
     }
 }
 
@@ -596,7 +588,7 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
                 // dS load per 2 mma).
                 constexpr int MT = BR / 16, WPM = C::NW / MT, PPW = (D / 16 + WPM - 1) / WPM;
                 static_assert(C::NW % MT == 0, "warps per dQ m-tile");
-                float* dqa = dq_accum_head<D>(p, bh);
+                float* dqa = p.dq_accum + (long long)bh * Sq * D;
                 const int mt = warp / WPM, pp0 = (warp % WPM) * PPW;
                 float acc[PPW][2][4];
 #pragma unroll
@@ -627,7 +619,7 @@ __device__ __forceinline__ void bwd_dkdv_tc_kernel(const FlashBwdParams p) {
                     for (int j = 0; j < PPW; ++j) {
                         const int pp = pp0 + j;
                         if (PPW * WPM == D / 16 || pp < D / 16)   // uniform over the warp
-                            dq_add_slab_row<D>(dqa, qi, pp * 16, tq, qi < Sq,
+                            dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + pp * 16, tq, qi < Sq,
                                             acc[j][0][2 * hh] * p.scale, acc[j][0][2 * hh + 1] * p.scale,
                                             acc[j][1][2 * hh] * p.scale, acc[j][1][2 * hh + 1] * p.scale);
                     }

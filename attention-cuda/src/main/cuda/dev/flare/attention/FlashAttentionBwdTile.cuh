@@ -257,7 +257,7 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
                     }
                 }
             }
-            float* dqa = dq_accum_head<D>(p, bh);
+            float* dqa = p.dq_accum + (long long)bh * Sq * D;
 #pragma unroll
             for (int mt = 0; mt < C::MT_Q; ++mt)
 #pragma unroll
@@ -265,7 +265,7 @@ __device__ __forceinline__ void bwd_dkdv_tile_kernel(const FlashBwdParams p) {
                     const int qi = q0 + (wq_q * C::MT_Q + mt) * 16 + g4 + 8 * hh;
 #pragma unroll
                     for (int j = 0; j < C::PP_Q; ++j)
-                        dq_add_slab_row<D>(dqa, qi, (wd_q * C::PP_Q + j) * 16, tq, qi < Sq,
+                        dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + (wd_q * C::PP_Q + j) * 16, tq, qi < Sq,
                                         acc[mt][j][0][2 * hh] * p.scale, acc[mt][j][0][2 * hh + 1] * p.scale,
                                         acc[mt][j][1][2 * hh] * p.scale, acc[mt][j][1][2 * hh + 1] * p.scale);
                 }

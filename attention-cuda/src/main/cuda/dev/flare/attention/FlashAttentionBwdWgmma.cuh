@@ -49,9 +49,9 @@
 #endif
 
 // How a warpgroup's dQ product reaches dq_accum: 0 = fp32 float2 atomics from registers (16 red.global.add.v2.f32 per
-// thread and step); 1 = staged in shared memory and added by the bulk-copy engine (cp.reduce.async.bulk .add.f32), each
-// warp sending its own 16 rows: one 4 KiB add in the blocked dq_accum (FlashAttentionCommon.cuh), else one 256-byte add
-// per row (FlashAttention-3 sends dQ through shared memory too, from a producer warp). Applies where a warpgroup computes one dQ product per step (D = 64, and D = 128 with 2 warpgroups).
+// thread and step); 1 = staged in shared memory and added by the bulk-copy engine, one 256-byte cp.reduce.async.bulk
+// .add.f32 per query row, each warp sending its own 16 rows (FlashAttention-3 sends dQ through shared memory too, from
+// a producer warp). Applies where a warpgroup computes one dQ product per step (D = 64, and D = 128 with 2 warpgroups).
 // Per head dim: FLARE_BWD_DQ_BULK_SMALL_D (D = 64) and FLARE_BWD_DQ_BULK_D128, both FLARE_BWD_DQ_BULK unless given.
 // On an H100 (2026-12-07 22:58, harness --bench, bf16, 16k tokens, same call) bulk adds took the D=64 backward 2-5%
 // faster on 5 of 7 rows (S=1024 212 -> 219 TFLOP/s, S=4096 251 -> 258), even causal at S=4096 (-0.2%), 1.9% slower
@@ -100,9 +100,8 @@ template <int D> struct BwdWgmmaCfg {
     static constexpr bool DQ_SPLIT_D = D == 128 && NWG == 2;
     static constexpr int DQ_PRODUCTS = DQ_SPLIT_D ? 1 : D / 64;   // dQ products per warpgroup and step
     static constexpr bool DQ_BULK = (D == 64 ? FLARE_BWD_DQ_BULK_SMALL_D : FLARE_BWD_DQ_BULK_D128) && DQ_PRODUCTS == 1;
-    // A staged dQ row for a row-major dq_accum: 64 fp32 and 16 bytes, so that a warp's float2 stores (8 rows x 32
-    // bytes) take 2 shared-memory wavefronts instead of 8; 16-byte aligned as the bulk copy needs. (The blocked
-    // dq_accum uses 4 warps x 4 KiB of a warpgroup's BR rows.)
+    // A staged dQ row: 64 fp32 and 16 bytes, so that a warp's float2 stores (8 rows x 32 bytes) take 2 shared-memory
+    // wavefronts instead of 8; 16-byte aligned as the bulk copy needs.
     static constexpr int DQ_ROW_BYTES = 64 * 4 + 16;
     static constexpr int DQ_STAGE_BYTES = DQ_BULK ? NWG * BR * DQ_ROW_BYTES : 0;
     static constexpr int KV_BYTES = BC * D * 2, QO_BYTES = BR * D * 2, DS_BYTES = BC * BR * 2;
@@ -123,58 +122,42 @@ __device__ __forceinline__ void bwd_dq_issue(float (&dq)[8][4], uint32_t ds0, ui
     wgmma_commit();
 }
 
-// dq * scale added to dq_accum's head `head` at rows q0 .. q0 + 63, columns col0 .. col0 + 63: warp i's 16 queries,
-// float2 atomics; rows past Sq are skipped.
+// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa, the product's first d column): warp
+// i's 16 queries, float2 atomics; rows past Sq are skipped.
 template <int D>
-__device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[8][4], float* head, int col0, int q0, int Sq, float scale,
+__device__ __forceinline__ void bwd_dq_atomics(const float (&dq)[8][4], float* dqa, int q0, int Sq, float scale,
                                                int warp, int g4, int tq) {
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
         const int qi = q0 + warp * 16 + g4 + 8 * hh;
 #pragma unroll
         for (int j = 0; j < 4; ++j)
-            dq_add_slab_row<D>(head, qi, col0 + j * 16, tq, qi < Sq, dq[2 * j][2 * hh] * scale, dq[2 * j][2 * hh + 1] * scale,
-                               dq[2 * j + 1][2 * hh] * scale, dq[2 * j + 1][2 * hh + 1] * scale);
+            dq_add_slab_row(dqa + (long long)min(qi, Sq - 1) * D + j * 16, tq, qi < Sq, dq[2 * j][2 * hh] * scale,
+                            dq[2 * j][2 * hh + 1] * scale, dq[2 * j + 1][2 * hh] * scale, dq[2 * j + 1][2 * hh + 1] * scale);
     }
 }
 
-// dq * scale added to dq_accum's head `head` at rows q0 .. q0 + 63, columns col0 .. col0 + 63, through the warpgroup's
-// staging area at `stage` by cp.reduce.async.bulk; the area is rewritten a step later, after the lane's previous adds
-// have read it (wait_group.read) and __syncwarp.
-// - Blocked dq_accum (FLARE_DQ_ACCUM_BLOCKED): warp i's 16 rows are 4 KiB in accumulator order in dq_accum and in its
-//   4 KiB of the area, filled by 8 conflict-free 16-byte stores per lane; lane 0 adds them in one operation (padding
-//   rows past Sq included: they exist, and hold zeros' products).
-// - Row-major: warp i stores its 16 rows (DQ_ROW_BYTES apart, float2 stores in the accumulator layout), then its lanes
-//   0..15 each add one row of 256 bytes (rows past Sq are skipped).
+// dq * scale added to dq_accum rows q0 .. q0 + 63 (row stride D floats from dqa) through the warpgroup's staging rows
+// at `stage` (DQ_ROW_BYTES apart): warp i stores its 16 rows (float2 stores in the accumulator layout), then its lanes
+// 0..15 each add one row of 256 bytes by cp.reduce.async.bulk (rows past Sq are skipped). The rows are rewritten a
+// step later, after the lane's previous adds have read them (wait_group.read) and __syncwarp.
 template <int D>
-__device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t stage, float* head, int col0, int q0, int Sq,
-                                            float scale, int warp, int lane) {
+__device__ __forceinline__ void bwd_dq_bulk(const float (&dq)[8][4], uint32_t stage, float* dqa, int q0, int Sq, float scale,
+                                            int warp, int lane) {
+    constexpr int ROW = BwdWgmmaCfg<D>::DQ_ROW_BYTES;
+    const int g4 = lane >> 2, tq = lane & 3;
     bulk_wait_read_all();
     __syncwarp();
-    if constexpr (FLARE_DQ_ACCUM_BLOCKED) {
-        const uint32_t area = stage + warp * 4096;
+    const uint32_t base = stage + (warp * 16 + g4) * ROW + tq * 8;
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh)
 #pragma unroll
         for (int n = 0; n < 8; ++n)
-            st_shared_v4_f32(area + (n * 32 + lane) * 16, dq[n][0] * scale, dq[n][1] * scale, dq[n][2] * scale,
-                             dq[n][3] * scale);
-        fence_proxy_async();   // the stores, visible to the bulk copy's (async) proxy
-        __syncwarp();
-        if (lane == 0 && q0 + warp * 16 < Sq)
-            bulk_reduce_add_f32(head + dq_accum_offset<D>(q0 + warp * 16, col0), area, 4096);
-    } else {
-        constexpr int ROW = BwdWgmmaCfg<D>::DQ_ROW_BYTES;
-        const int g4 = lane >> 2, tq = lane & 3;
-        const uint32_t base = stage + (warp * 16 + g4) * ROW + tq * 8;
-#pragma unroll
-        for (int hh = 0; hh < 2; ++hh)
-#pragma unroll
-            for (int n = 0; n < 8; ++n)
-                st_shared_v2_f32(base + hh * 8 * ROW + n * 32, dq[n][2 * hh] * scale, dq[n][2 * hh + 1] * scale);
-        fence_proxy_async();
-        __syncwarp();
-        const int r = warp * 16 + lane;
-        if (lane < 16 && q0 + r < Sq) bulk_reduce_add_f32(head + (long long)(q0 + r) * D + col0, stage + r * ROW, 256);
-    }
+            st_shared_v2_f32(base + hh * 8 * ROW + n * 32, dq[n][2 * hh] * scale, dq[n][2 * hh + 1] * scale);
+    fence_proxy_async();   // the stores, visible to the bulk copy's (async) proxy
+    __syncwarp();
+    const int r = warp * 16 + lane;
+    if (lane < 16 && q0 + r < Sq) bulk_reduce_add_f32(dqa + (long long)(q0 + r) * D, stage + r * ROW, 256);
     bulk_commit();
 }
 
@@ -319,7 +302,7 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
             __syncthreads();   // every warp's dS^T rows are in shared memory
             constexpr int KEYS = C::DQ_SPLIT_D ? BC : 64;   // keys a product sums over
             const uint32_t ds0 = C::DQ_SPLIT_D ? sdS : sdS + wg * 64 * 128;
-            float* head = dq_accum_head<D>(p, bh);
+            float* dqa = p.dq_accum + (long long)bh * Sq * D;
 #pragma unroll
             for (int half = 0; half < (C::DQ_SPLIT_D ? 1 : D / 64); ++half) {
                 const int dh = C::DQ_SPLIT_D ? wg : half;   // the 64-wide d half of this product
@@ -332,9 +315,9 @@ __device__ __forceinline__ void bwd_dkdv_wgmma_kernel(const FlashBwdParams p) {
                 wgmma_fence_operands(dq);
                 if constexpr (FLARE_BWD_EXP_SKIP_DQ_ADD) continue;
                 if constexpr (C::DQ_BULK)
-                    bwd_dq_bulk<D>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, head, dh * 64, q0, Sq, p.scale, warp, lane);
+                    bwd_dq_bulk<D>(dq, sDqStage + wg * BR * C::DQ_ROW_BYTES, dqa + dh * 64, q0, Sq, p.scale, warp, lane);
                 else
-                    bwd_dq_atomics<D>(dq, head, dh * 64, q0, Sq, p.scale, warp, g4, tq);
+                    bwd_dq_atomics<D>(dq, dqa + dh * 64, q0, Sq, p.scale, warp, g4, tq);
             }
         }
         wgmma_wait<0>();   // the dV/dK group (already retired by the dQ wait unless p.deterministic)

@@ -36,8 +36,7 @@ struct FlashBwdParams {
     const void* q; const void* k; const void* v; const void* o; const void* dout;
     const float* lse;   // (B, Hq, Sq) contiguous
     float* delta;       // (B, Hq, Sq) contiguous, written by the preprocess kernel
-    float* dq_accum;    // fp32, (B, Hq, dq_accum_rows(Sq), D) in dq_accum_offset's order; zeroed by the preprocess
-                        // kernel (non-deterministic mode)
+    float* dq_accum;    // (B, Hq, Sq, D) contiguous fp32; zeroed by the preprocess kernel (non-deterministic mode)
     void* dq; void* dk; void* dv;
     long long q_batch_stride, q_head_stride, q_seq_stride;
     long long k_batch_stride, k_head_stride, k_seq_stride;
@@ -74,41 +73,6 @@ static_assert(offsetof(FlashBwdParams, deterministic) == 332, "FlashBwdParams la
 static_assert(sizeof(FlashBwdParams) == 336, "FlashBwdParams layout");
 
 namespace flare_attn {
-
-// dq_accum, where the dK/dV kernels add dQ's partial products (fp32): per (batch, query head) dq_accum_rows(Sq) rows of
-// D values. Row-major, except at D = 64 and 128 when FLARE_DQ_ACCUM_BLOCKED is 1: then the rows are rounded up to a
-// multiple of 64 and each block of 64 rows x 64 columns holds its 4096 values in the order of the Hopper dK/dV kernel's
-// dQ accumulators, so that a warp's 16 rows of a 64-column product are one contiguous 4 KiB run, which its registers
-// fill with conflict-free 16-byte shared-memory stores and one bulk add sends. (Row-major, a warp sends 16 rows by 16
-// bulk adds with per-lane addresses, which ptxas likely issues lane by lane: dQ's adds cost the D=64 kernel 35% more
-// instructions, H100 2026-12-08 00:05.) Every writer (atomics too) and the conversion to dQ go through dq_accum_offset;
-// the Java side sizes the buffer with the row multiple from flash_launch_config.
-#ifndef FLARE_DQ_ACCUM_BLOCKED
-#define FLARE_DQ_ACCUM_BLOCKED 1
-#endif
-static constexpr int kDqAccumRowMultiple = FLARE_DQ_ACCUM_BLOCKED ? 64 : 1;
-__host__ __device__ constexpr int dq_accum_rows(int Sq) {
-    return (Sq + kDqAccumRowMultiple - 1) / kDqAccumRowMultiple * kDqAccumRowMultiple;
-}
-// The first value of head bh = b * Hq + h.
-template <int D>
-__device__ __forceinline__ float* dq_accum_head(const FlashBwdParams& p, long long bh) {
-    return p.dq_accum + bh * dq_accum_rows(p.Sq) * D;
-}
-// Offset of (row, col) from its head's first value. Blocked: with row = 64 blk + 16 w + 8 hh + g4 and
-// col = 64 c + 8 n + 2 tq + j, value (blk, c, w, n, lane = 4 g4 + tq, 2 hh + j) of a [blk][c D/64][w 4][n 8][lane 32][4]
-// array, where (n, lane, 2 hh + j) is warp w's accumulator dq[n][2 hh + j] of its m64n64k16 product for column chunk c.
-// An even column and the next stay adjacent (float2 atomics work in both orders).
-template <int D>
-__device__ __forceinline__ long long dq_accum_offset(int row, int col) {
-    if constexpr ((D == 64 || D == 128) && FLARE_DQ_ACCUM_BLOCKED) {
-        const int r16 = row & 15, c64 = col & 63;
-        const int slot = (((row >> 4) & 3) * 8 + (c64 >> 3)) * 32 + (r16 & 7) * 4 + ((c64 & 7) >> 1);
-        return (long long)(row & ~63) * D + (col >> 6) * 4096 + slot * 4 + (r16 >> 3) * 2 + (col & 1);
-    } else {
-        return (long long)row * D + col;
-    }
-}
 
 static constexpr float kLog2e = 1.4426950408889634f;
 static constexpr float kLn2 = 0.6931471805599453f;

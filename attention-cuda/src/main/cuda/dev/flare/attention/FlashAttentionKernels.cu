@@ -65,8 +65,7 @@ FLARE_TC_BWD_ENTRY(f16, __half, 128)
 
 // Launch configuration table, read once by FlashAttentionKernels.java so that the Java launcher never restates
 // the tile constants. out[0] = sizeof(FlashFwdParams), out[1] = sizeof(FlashBwdParams), then for each D in
-// {32, 64, 96, 128, 256} kFlashConfigInts ints, in the order of the fields below, then kDqAccumRowMultiple (dq_accum's
-// rows per head: Sq rounded up to it).
+// {32, 64, 96, 128, 256} kFlashConfigInts ints, in the order of the fields below.
 static constexpr int kFlashConfigInts = 11;
 
 template <int D> __device__ void flash_config_row(int* r) {
@@ -92,5 +91,4 @@ extern "C" __global__ void flash_launch_config(int* out) {
     flash_config_row<96>(out + 2 + 2 * kFlashConfigInts);
     flash_config_row<128>(out + 2 + 3 * kFlashConfigInts);
     flash_config_row<256>(out + 2 + 4 * kFlashConfigInts);
-    out[2 + 5 * kFlashConfigInts] = kDqAccumRowMultiple;
 }

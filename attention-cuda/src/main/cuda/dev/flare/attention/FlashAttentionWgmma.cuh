@@ -32,9 +32,6 @@ __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.
 __device__ __forceinline__ void st_shared_v2_f32(uint32_t addr, float a, float b) {
     asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(addr), "f"(a), "f"(b) : "memory");
 }
-__device__ __forceinline__ void st_shared_v4_f32(uint32_t addr, float a, float b, float c, float d) {
-    asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
-}
 // Bulk-copy engine: global[0 .. bytes) += shared (fp32, element-wise atomic adds), in this thread's bulk group;
 // bytes and both addresses multiples of 16.
 __device__ __forceinline__ void bulk_reduce_add_f32(float* gdst, uint32_t ssrc, int bytes) {

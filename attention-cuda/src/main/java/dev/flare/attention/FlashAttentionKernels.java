@@ -26,12 +26,11 @@ final class FlashAttentionKernels {
     private final CudaBackend backend;
     private final CudaModule module;
     private final Config[] configs = new Config[HEAD_DIMS.length];
-    private final int dqAccumRowMultiple;
 
     private FlashAttentionKernels(CudaBackend backend) {
         this.backend = backend;
         this.module = CudaModule.load(FlashAttentionKernels.class, backend.context());
-        Tensor table = Tensor.zeros(DType.I32, backend.device(), 2 + HEAD_DIMS.length * CONFIG_INTS + 1);
+        Tensor table = Tensor.zeros(DType.I32, backend.device(), 2 + HEAD_DIMS.length * CONFIG_INTS);
         module.launch("flash_launch_config", 1, 1, 0, backend.stream(), backend.deviceAddress(table));
         int[] t = table.toIntArray();
         if (t[0] != FlashKernelParams.FWD_BYTES || t[1] != FlashKernelParams.BWD_BYTES)
@@ -42,10 +41,6 @@ final class FlashAttentionKernels {
             configs[i] = new Config(t[o], t[o + 1], t[o + 2], t[o + 3], t[o + 4], t[o + 5], t[o + 6], t[o + 7], t[o + 8],
                     t[o + 9], t[o + 10]);
         }
-        dqAccumRowMultiple = t[2 + HEAD_DIMS.length * CONFIG_INTS];
-        if (dqAccumRowMultiple <= 0)
-            throw new IllegalStateException("FlashAttentionKernels.fatbin: dq_accum row multiple " + dqAccumRowMultiple
-                    + ", expected a positive count (stale build?)");
         for (String dt : new String[]{"bf16", "f16", "f32"}) {
             for (int i = 0; i < HEAD_DIMS.length; i++) {
                 Config c = configs[i];
@@ -61,11 +56,6 @@ final class FlashAttentionKernels {
 
     static FlashAttentionKernels on(CudaBackend backend) {
         return BY_DEVICE.computeIfAbsent(backend, FlashAttentionKernels::new);
-    }
-
-    /** Rows per (batch, head) of the fp32 dQ accumulator the non-deterministic backward needs for sq query rows. */
-    int dqAccumRows(int sq) {
-        return Math.toIntExact(Math.ceilDiv((long) sq, dqAccumRowMultiple) * dqAccumRowMultiple);
     }
 
     private Config config(int d) {

@@ -105,14 +105,12 @@ public final class FlashCudaAttention {
             return;
         }
         Tensor delta = Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq());
-        FlashAttentionKernels kernels = FlashAttentionKernels.on(backend);
-        Tensor dqAccum = deterministic ? null
-                : Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), kernels.dqAccumRows(p.sq()), p.d());
+        Tensor dqAccum = deterministic ? null : Tensor.empty(DType.F32, q.device(), p.b(), p.hq(), p.sq(), p.d());
         long[] params = FlashKernelParams.backward(p, deterministic, operand(backend, q), operand(backend, k),
                 operand(backend, v), operand(backend, o), operand(backend, dO), backend.deviceAddress(lse),
                 backend.deviceAddress(delta), dqAccum == null ? 0 : backend.deviceAddress(dqAccum), operand(backend, dq),
                 operand(backend, dk), operand(backend, dv));
-        kernels.backward(p, q.dtype(), deterministic, params);
+        FlashAttentionKernels.on(backend).backward(p, q.dtype(), deterministic, params);
     }
 
     /**
