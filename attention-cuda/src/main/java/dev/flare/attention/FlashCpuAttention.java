@@ -11,8 +11,9 @@ import dev.flare.tensor.cpu.CpuStorage;
  * query blocks x key blocks with an online softmax and never materializes the (Sq, Sk) scores (extra memory
  * O(B * H * S): the output and the row logsumexp); the backward recomputes the probabilities from q, k and
  * the saved logsumexp and regenerates the dropout mask ({@link AttentionDropout}). Work is split over
- * (b, h, query block) for the forward and dQ, and over (b, kv head, key block) for dK/dV, so every gradient
- * element is written by one task in a fixed order: results do not depend on the thread count.
+ * (b, h, query block) for the forward; the backward runs over (b, kv head) with many heads, else over
+ * (b, kv head, key block) for dK/dV and (b, h, query block) for dQ. Every gradient element is written by one
+ * task in a fixed order: results do not depend on the thread count.
  *
  * <p>F64 inputs run {@link FlashCpuKernelF64} (double throughout); F32, BF16 and F16 run
  * {@link FlashCpuKernelF32} (float throughout; 16-bit inputs converted on entry, results rounded back). The kernels

@@ -23,6 +23,12 @@ import java.util.Arrays;
 final class FlashCpuKernelF64 {
     static final int BLOCK_Q = 64;
     static final int BLOCK_K = 64;
+    /**
+     * The backward runs in one pass from this many (batch, kv head) pairs a thread, else in two. The one pass took
+     * 0.65x the two passes' time; with T pairs on P threads its longest thread does ceil(T / P) pairs, and from
+     * T = 2P on, ceil(T / P) 0.65 stays below T / P (the two passes' balanced share).
+     */
+    static final int ONE_PASS_TASKS_PER_THREAD = 2;
 
     private final AttentionParams p;
     private final double[] q, k, v;
@@ -187,48 +193,56 @@ final class FlashCpuKernelF64 {
     /**
      * Adds the gradients for the output gradient dO (layout dOl) to dq (B, Hq, Sq, D), dk (B, Hkv, Sk, D) and dvv
      * (B, Hkv, Sk, Dv), contiguous and zero on entry; dq null when not wanted, dk and dvv both null when not wanted.
+     * One pass when all three are wanted and there are at least ONE_PASS_TASKS_PER_THREAD (batch, kv head) pairs a
+     * thread, else two.
      */
     void backward(double[] dO, HeadRows dOl, double[] dq, double[] dk, double[] dvv) {
+        boolean manyHeads = p.b() * p.hkv() >= ONE_PASS_TASKS_PER_THREAD * CpuThreads.threads();
+        backward(dO, dOl, dq, dk, dvv, dq != null && dk != null && manyHeads);
+    }
+
+    /**
+     * As {@link #backward(double[], HeadRows, double[], double[], double[])} with the plan chosen. One pass: a task per
+     * (batch, kv head) computes all three gradients, each tile's S and dP~ once. Two passes: key blocks in parallel for
+     * dK and dV, then query tiles for dQ, each pass computing S and dP~ (two of a tile's five products, and the
+     * softmax pass), which keeps long sequences of few heads parallel. Both add each gradient element's terms in the
+     * same order (dQ's over key blocks ascending), so they give the same bits.
+     */
+    void backward(double[] dO, HeadRows dOl, double[] dq, double[] dk, double[] dvv, boolean onePass) {
+        if (onePass && (dq == null || dk == null || dvv == null))
+            throw new IllegalArgumentException("onePass: expected dq, dk and dv all wanted, got dq " + (dq != null)
+                    + ", dk " + (dk != null) + ", dv " + (dvv != null));
         final int d = p.d(), dv = p.dv(), sq = p.sq(), sk = p.sk(), g = p.group();
-        final boolean wantQ = dq != null, wantKV = dk != null;
         // delta_i = rowsum(dO_i * O_i) (= sum_j P_ij dP_ij, dropout included)
         double[] delta = new double[p.b() * p.hq() * sq];
         for (int row = 0; row < delta.length; row++)
             delta[row] = dot(dO, dOl.at(row / sq / p.hq(), row / sq % p.hq(), row % sq), o, row * dv, dv);
         long cost = (long) BLOCK_K * sq * g * (2L * d + 2L * dv);
-        if (wantKV) {
+        int nkb = Math.ceilDiv(sk, BLOCK_K);
+        if (onePass) {
+            // a (batch, kv head) per task: its key blocks in order, so dQ's terms arrive in the order of the dQ pass
+            CpuThreads.parallelFor(p.b() * p.hkv(), cost * nkb, (from, to) -> {
+                double[][] buffers = tileBuffers();
+                for (int t = from; t < to; t++)
+                    for (int kb = 0; kb < nkb; kb++) keyBlock(t / p.hkv(), t % p.hkv(), kb, dO, dOl, delta, dq, dk, dvv, buffers);
+            });
+            return;
+        }
+        if (dk != null) {
             // a key block per task: its dK and dV rows are summed over every query tile that sees them, in order
-            int nkb = Math.ceilDiv(sk, BLOCK_K);
             CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
-                boolean[] keep = new boolean[BLOCK_K];
-                int[] scratch = new int[4];
-                double[] s = new double[BLOCK_Q * BLOCK_K], dp = new double[BLOCK_Q * BLOCK_K];
-                for (int t = from; t < to; t++) {
-                    int b = t / nkb / p.hkv(), kvh = t / nkb % p.hkv(), kb = t % nkb;
-                    int j0 = kb * BLOCK_K, n = Math.min(sk, j0 + BLOCK_K) - j0;
-                    int kRow = (b * p.hkv() + kvh) * sk + j0;     // row index in dk and dvv
-                    int ko = kl.at(b, kvh, j0), vo = vl.at(b, kvh, j0);
-                    for (int h = kvh * g; h < kvh * g + g; h++) {
-                        int iStart = p.causal() ? Math.max(0, j0 - p.shift()) : 0;
-                        for (int i0 = iStart; i0 < sq; i0 += BLOCK_Q) {
-                            int rows = Math.min(sq, i0 + BLOCK_Q) - i0, qo = ql.at(b, h, i0), go = dOl.at(b, h, i0);
-                            timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
-                            timesTransposed(dO, go, dOl.seq(), rows, v, vo, vl.seq(), n, dv, dp);
-                            weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
-                            addTransposedTimes(s, rows, n, dO, go, dOl.seq(), dv, dvv, kRow * dv, dv);
-                            addTransposedTimes(dp, rows, n, q, qo, ql.seq(), d, dk, kRow * d, d);
-                        }
-                    }
-                }
+                double[][] buffers = tileBuffers();
+                for (int t = from; t < to; t++) keyBlock(t / nkb / p.hkv(), t / nkb % p.hkv(), t % nkb, dO, dOl, delta, null, dk, dvv, buffers);
             });
         }
-        if (wantQ) {
+        if (dq != null) {
             // a query tile per task: its dQ rows are summed over the key blocks in order
             int nqb = Math.ceilDiv(sq, BLOCK_Q);
             CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
+                double[][] buffers = tileBuffers();
+                double[] s = buffers[0], dp = buffers[1];
                 boolean[] keep = new boolean[BLOCK_K];
                 int[] scratch = new int[4];
-                double[] s = new double[BLOCK_Q * BLOCK_K], dp = new double[BLOCK_Q * BLOCK_K];
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
                     int kvh = h / g;
@@ -236,7 +250,7 @@ final class FlashCpuKernelF64 {
                     int qRow = (b * p.hq() + h) * sq + i0, qo = ql.at(b, h, i0), go = dOl.at(b, h, i0);
                     int jEnd = p.causal() ? limit(i0 + rows - 1) : sk;
                     for (int j0 = 0; j0 < jEnd; j0 += BLOCK_K) {
-                        int n = Math.min(jEnd, j0 + BLOCK_K) - j0, ko = kl.at(b, kvh, j0);
+                        int n = Math.min(sk, j0 + BLOCK_K) - j0, ko = kl.at(b, kvh, j0);   // the key block, as keyBlock's
                         timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
                         timesTransposed(dO, go, dOl.seq(), rows, v, vl.at(b, kvh, j0), vl.seq(), n, dv, dp);
                         weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
@@ -244,6 +258,40 @@ final class FlashCpuKernelF64 {
                     }
                 }
             });
+        }
+    }
+
+    /** A task's tiles: S (P Z) and dP~ (scale dS), rows x keys with row stride BLOCK_K. */
+    private static double[][] tileBuffers() {
+        return new double[][]{new double[BLOCK_Q * BLOCK_K], new double[BLOCK_Q * BLOCK_K]};
+    }
+
+    /**
+     * Key block kb of kv head kvh (batch b) against every query tile of the heads that share it: adds to its dK and dV
+     * rows and, when dq is not null, to the dQ rows of those tiles.
+     */
+    private void keyBlock(int b, int kvh, int kb, double[] dO, HeadRows dOl, double[] delta, double[] dq, double[] dk,
+                          double[] dvv, double[][] buffers) {
+        final int d = p.d(), dv = p.dv(), sq = p.sq(), g = p.group();
+        double[] s = buffers[0], dp = buffers[1];
+        boolean[] keep = new boolean[BLOCK_K];
+        int[] scratch = new int[4];
+        int j0 = kb * BLOCK_K, n = Math.min(p.sk(), j0 + BLOCK_K) - j0;
+        int kRow = (b * p.hkv() + kvh) * p.sk() + j0;     // row index in dk and dvv
+        int ko = kl.at(b, kvh, j0), vo = vl.at(b, kvh, j0);
+        for (int h = kvh * g; h < kvh * g + g; h++) {
+            // tiles above the one holding the first row that sees key j0 see none of these keys; tiles start at
+            // multiples of BLOCK_Q as in the dQ pass, so that both plans multiply the same tiles
+            int iStart = p.causal() ? Math.max(0, j0 - p.shift()) / BLOCK_Q * BLOCK_Q : 0;
+            for (int i0 = iStart; i0 < sq; i0 += BLOCK_Q) {
+                int rows = Math.min(sq, i0 + BLOCK_Q) - i0, qo = ql.at(b, h, i0), go = dOl.at(b, h, i0);
+                timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
+                timesTransposed(dO, go, dOl.seq(), rows, v, vo, vl.seq(), n, dv, dp);
+                weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
+                addTransposedTimes(s, rows, n, dO, go, dOl.seq(), dv, dvv, kRow * dv, dv);
+                addTransposedTimes(dp, rows, n, q, qo, ql.seq(), d, dk, kRow * d, d);
+                if (dq != null) addTimes(dp, rows, n, k, ko, kl.seq(), d, dq, ((b * p.hq() + h) * sq + i0) * d, d);
+            }
         }
     }
 }

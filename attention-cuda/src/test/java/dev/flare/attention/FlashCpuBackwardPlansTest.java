@@ -1,0 +1,86 @@
+package dev.flare.attention;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * FLASH_CPU's two backward plans (one pass over (batch, kv head) tasks, or a key-block pass and a query-tile pass)
+ * give the same bits, in F64 and F32, on random shapes: several key and query tiles, odd lengths, causal with both
+ * alignments, GQA, dropout. Which plan the API runs depends on the head count and the thread count, and the
+ * FLASH_CPU-against-MATH tests run whichever it picks, so this test is what covers the other.
+ */
+class FlashCpuBackwardPlansTest {
+    private final long seed = Long.getLong("flare.test.seed", new Random().nextLong());
+    private final Random rnd = new Random(seed);
+
+    private AttentionParams randomParams() {
+        int hkv = 1 + rnd.nextInt(3), hq = hkv * (1 + rnd.nextInt(2));
+        int sq = 1 + rnd.nextInt(150), sk = 1 + rnd.nextInt(150);
+        int d = 8 * (1 + rnd.nextInt(6)), dv = rnd.nextBoolean() ? d : 4 + rnd.nextInt(30);
+        boolean causal = rnd.nextBoolean();
+        CausalAlignment align = rnd.nextBoolean() ? CausalAlignment.TOP_LEFT : CausalAlignment.BOTTOM_RIGHT;
+        double dropoutP = rnd.nextBoolean() ? 0.2 : 0;
+        return new AttentionParams(1 + rnd.nextInt(3), hq, hkv, sq, sk, d, dv, 1 / Math.sqrt(d), causal,
+                align.shift(sq, sk), dropoutP, rnd.nextLong(), rnd.nextInt(1000));
+    }
+
+    private double[] randn(int n) {
+        double[] a = new double[n];
+        for (int i = 0; i < n; i++) a[i] = rnd.nextGaussian();
+        return a;
+    }
+
+    private static float[] floats(double[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+        return f;
+    }
+
+    @Test
+    void onePassAndTwoPassBackwardsGiveTheSameBits() {
+        for (int n = 0; n < 12; n++) {
+            AttentionParams p = randomParams();
+            String why = p + " seed " + seed;
+            int qn = p.b() * p.hq() * p.sq(), kn = p.b() * p.hkv() * p.sk();
+            double[] q = randn(qn * p.d()), k = randn(kn * p.d()), v = randn(kn * p.dv()), dO = randn(qn * p.dv());
+            HeadRows ql = HeadRows.contiguous(p.hq(), p.sq(), p.d()), kl = HeadRows.contiguous(p.hkv(), p.sk(), p.d());
+            HeadRows vl = HeadRows.contiguous(p.hkv(), p.sk(), p.dv()), dOl = HeadRows.contiguous(p.hq(), p.sq(), p.dv());
+
+            var k64 = new FlashCpuKernelF64(p, q, ql, k, kl, v, vl, new double[qn * p.dv()]);
+            k64.forward();
+            double[][][] g64 = new double[2][][];
+            for (int plan = 0; plan < 2; plan++) {
+                g64[plan] = new double[][]{new double[qn * p.d()], new double[kn * p.d()], new double[kn * p.dv()]};
+                k64.backward(dO, dOl, g64[plan][0], g64[plan][1], g64[plan][2], plan == 0);
+            }
+            var k32 = new FlashCpuKernelF32(p, floats(q), ql, floats(k), kl, floats(v), vl, new float[qn * p.dv()]);
+            k32.forward();
+            float[][][] g32 = new float[2][][];
+            for (int plan = 0; plan < 2; plan++) {
+                g32[plan] = new float[][]{new float[qn * p.d()], new float[kn * p.d()], new float[kn * p.dv()]};
+                k32.backward(floats(dO), dOl, g32[plan][0], g32[plan][1], g32[plan][2], plan == 0);
+            }
+            String[] names = {"dq", "dk", "dv"};
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(g64[1][i], g64[0][i], 0.0, "F64 " + names[i] + ": " + why);   // delta 0: the same doubles
+                assertArrayEquals(g32[1][i], g32[0][i], 0f, "F32 " + names[i] + ": " + why);
+            }
+        }
+    }
+
+    @Test
+    void onePassNeedsAllThreeGradients() {
+        AttentionParams p = new AttentionParams(1, 1, 1, 4, 4, 8, 8, 0.35, false, 0, 0, 0, 0);
+        HeadRows rows = HeadRows.contiguous(1, 4, 8);
+        var kernel = new FlashCpuKernelF64(p, randn(32), rows, randn(32), rows, randn(32), rows, new double[32]);
+        kernel.forward();
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> kernel.backward(randn(32), rows, null, new double[32], new double[32], true));
+        assertTrue(e.getMessage().startsWith("onePass: expected dq, dk and dv all wanted"), e.getMessage());
+    }
+}
