@@ -76,10 +76,13 @@ final class FlashCpuKernelF32 {
         CpuGemm.gemm(1, rows, w, n, tile, 0, 0, BLOCK_K, 1, y, yo, 0, ys, 1, out, oo, 0, os, 1, true);
     }
 
-    /** out's n rows += the transpose of tile times x's rows: dV += (P Z)^T dO and dK += dS^T Q, tile read transposed. */
-    private static void addTransposedTimes(float[] tile, int rows, int n, float[] x, int xo, int xs, int w,
+    /**
+     * out's n rows += the transpose of the tile's rows from tileRow on (rows of them) times x's rows: dV += (P Z)^T dO
+     * and dK += dS^T Q, tile read transposed.
+     */
+    private static void addTransposedTimes(float[] tile, int tileRow, int rows, int n, float[] x, int xo, int xs, int w,
                                            float[] out, int oo, int os) {
-        CpuGemm.gemm(1, n, w, rows, tile, 0, 0, 1, BLOCK_K, x, xo, 0, xs, 1, out, oo, 0, os, 1, true);
+        CpuGemm.gemm(1, n, w, rows, tile, tileRow * BLOCK_K, 0, 1, BLOCK_K, x, xo, 0, xs, 1, out, oo, 0, os, 1, true);
     }
 
     /** Number of keys visible to query i (keys [0, limit)). */
@@ -249,7 +252,7 @@ final class FlashCpuKernelF32 {
                         timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
                         timesTransposed(dO, go, dOl.seq(), rows, v, vl.at(b, kvh, j0), vl.seq(), n, dv, dp);
                         weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
-                        addTimes(dp, rows, n, k, ko, kl.seq(), d, dq, qRow * d, d);
+                        addTimes(dp, rows, Math.min(n, jEnd - j0), k, ko, kl.seq(), d, dq, qRow * d, d);   // as keyBlock's
                     }
                 }
             });
@@ -274,18 +277,23 @@ final class FlashCpuKernelF32 {
         int j0 = kb * BLOCK_K, n = Math.min(p.sk(), j0 + BLOCK_K) - j0;
         int kRow = (b * p.hkv() + kvh) * p.sk() + j0;     // row index in dk and dvv
         int ko = kl.at(b, kvh, j0), vo = vl.at(b, kvh, j0);
+        int firstRow = p.causal() ? Math.max(0, j0 - p.shift()) : 0;   // the first query row that sees key j0
         for (int h = kvh * g; h < kvh * g + g; h++) {
-            // tiles above the one holding the first row that sees key j0 see none of these keys; tiles start at
-            // multiples of BLOCK_Q as in the dQ pass, so that both plans multiply the same tiles
-            int iStart = p.causal() ? Math.max(0, j0 - p.shift()) / BLOCK_Q * BLOCK_Q : 0;
-            for (int i0 = iStart; i0 < sq; i0 += BLOCK_Q) {
+            // Tiles start at multiples of BLOCK_Q, as in the dQ pass, so that both plans multiply the same tiles. What
+            // a tile's rows or keys cannot see stays out of the sums (their weights are 0, but 0 * inf is NaN): dK and
+            // dV take the rows from firstRow on, dQ the keys the tile's last row sees.
+            for (int i0 = firstRow / BLOCK_Q * BLOCK_Q; i0 < sq; i0 += BLOCK_Q) {
                 int rows = Math.min(sq, i0 + BLOCK_Q) - i0, qo = ql.at(b, h, i0), go = dOl.at(b, h, i0);
                 timesTransposed(q, qo, ql.seq(), rows, k, ko, kl.seq(), n, d, s);
                 timesTransposed(dO, go, dOl.seq(), rows, v, vo, vl.seq(), n, dv, dp);
                 weights(b, h, i0, rows, j0, n, s, dp, delta, keep, scratch);
-                addTransposedTimes(s, rows, n, dO, go, dOl.seq(), dv, dvv, kRow * dv, dv);
-                addTransposedTimes(dp, rows, n, q, qo, ql.seq(), d, dk, kRow * d, d);
-                if (dq != null) addTimes(dp, rows, n, k, ko, kl.seq(), d, dq, ((b * p.hq() + h) * sq + i0) * d, d);
+                int skip = Math.max(0, firstRow - i0), seen = Math.min(n, (p.causal() ? limit(i0 + rows - 1) : p.sk()) - j0);
+                if (skip < rows) {
+                    int i1 = i0 + skip;
+                    addTransposedTimes(s, skip, rows - skip, n, dO, dOl.at(b, h, i1), dOl.seq(), dv, dvv, kRow * dv, dv);
+                    addTransposedTimes(dp, skip, rows - skip, n, q, ql.at(b, h, i1), ql.seq(), d, dk, kRow * d, d);
+                }
+                if (dq != null && seen > 0) addTimes(dp, rows, seen, k, ko, kl.seq(), d, dq, ((b * p.hq() + h) * sq + i0) * d, d);
             }
         }
     }

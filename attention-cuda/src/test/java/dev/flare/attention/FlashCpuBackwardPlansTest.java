@@ -67,10 +67,62 @@ class FlashCpuBackwardPlansTest {
             }
             String[] names = {"dq", "dk", "dv"};
             for (int i = 0; i < 3; i++) {
-                assertArrayEquals(g64[1][i], g64[0][i], 0.0, "F64 " + names[i] + ": " + why);   // delta 0: the same doubles
-                assertArrayEquals(g32[1][i], g32[0][i], 0f, "F32 " + names[i] + ": " + why);
+                assertArrayEquals(bits(g64[1][i]), bits(g64[0][i]), "F64 " + names[i] + ": " + why);
+                assertArrayEquals(bits(g32[1][i]), bits(g32[0][i]), "F32 " + names[i] + ": " + why);
             }
         }
+    }
+
+    private static long[] bits(double[] a) {
+        long[] b = new long[a.length];
+        for (int i = 0; i < a.length; i++) b[i] = Double.doubleToRawLongBits(a[i]);
+        return b;
+    }
+
+    private static int[] bits(float[] a) {
+        int[] b = new int[a.length];
+        for (int i = 0; i < a.length; i++) b[i] = Float.floatToRawIntBits(a[i]);
+        return b;
+    }
+
+    /**
+     * F64 gradients {dq, dk, dv} of one head (causal, D = 8) under both plans, with k's row kInfRow (if >= 0) and dO's
+     * row dOInfRow (if >= 0) set to +inf.
+     */
+    private double[][][] gradientsWithInfinities(int sq, int sk, CausalAlignment align, int kInfRow, int dOInfRow) {
+        int d = 8;
+        var p = new AttentionParams(1, 1, 1, sq, sk, d, d, 1 / Math.sqrt(d), true, align.shift(sq, sk), 0, 0, 0);
+        double[] q = randn(sq * d), k = randn(sk * d), v = randn(sk * d), dO = randn(sq * d);
+        if (kInfRow >= 0) java.util.Arrays.fill(k, kInfRow * d, kInfRow * d + d, Double.POSITIVE_INFINITY);
+        if (dOInfRow >= 0) java.util.Arrays.fill(dO, dOInfRow * d, dOInfRow * d + d, Double.POSITIVE_INFINITY);
+        HeadRows qRows = HeadRows.contiguous(1, sq, d), kRows = HeadRows.contiguous(1, sk, d);
+        var kernel = new FlashCpuKernelF64(p, q, qRows, k, kRows, v, kRows, new double[sq * d]);
+        kernel.forward();
+        double[][][] g = new double[2][][];
+        for (int plan = 0; plan < 2; plan++) {
+            g[plan] = new double[][]{new double[sq * d], new double[sk * d], new double[sk * d]};
+            kernel.backward(dO, qRows, g[plan][0], g[plan][1], g[plan][2], plan == 0);
+        }
+        return g;
+    }
+
+    private static void assertFinite(double[] a, int from, int to, String what) {
+        for (int i = from; i < to; i++)
+            assertTrue(Double.isFinite(a[i]), what + ": element " + i + " is " + a[i]);
+    }
+
+    @Test
+    void valuesNoQueryTileSeesStayOutOfTheGradients() {
+        // Key 20 lies beyond what rows 0-9 can see: its +inf must not reach dq through 0 * inf (it did while dQ took
+        // whole key blocks), nor dk and dv.
+        double[][][] g = gradientsWithInfinities(10, 70, CausalAlignment.TOP_LEFT, 20, -1);
+        for (int plan = 0; plan < 2; plan++)
+            for (int i = 0; i < 3; i++) assertFinite(g[plan][i], 0, g[plan][i].length, "plan " + plan + " gradient " + i);
+        // Bottom-right, Sq 130 > Sk 85: row 70 sees keys 0-25 and shares query tile 64-127 with the rows that see
+        // keys 64-84, but it is above all of them (the first is row 109): its +inf dO stays out of their dk and dv.
+        g = gradientsWithInfinities(130, 85, CausalAlignment.BOTTOM_RIGHT, -1, 70);
+        for (int plan = 0; plan < 2; plan++)
+            for (int i = 1; i < 3; i++) assertFinite(g[plan][i], 64 * 8, 85 * 8, "plan " + plan + " gradient " + i + ", keys 64-84");
     }
 
     @Test

@@ -8,7 +8,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** The vector AdamW loops (and their split over threads) against the scalar loops, bit for bit. */
+/** The vector AdamW loops (and the entry points that run them) against the scalar loops, bit for bit. */
 class AdamWCpuUpdateTest {
     private final long seed = Long.getLong("flare.test.seed", new Random().nextLong());
     private static final int[] LENGTHS = {0, 1, 3, 7, 8, 9, 31, 64, 257, 4099, 100_003};
