@@ -34,8 +34,14 @@ public final class CpuGemm {
     /** Threads of one call, the caller included. */
     static final int THREADS = Math.max(1,
             Integer.getInteger("flare.cpu.threads", Runtime.getRuntime().availableProcessors()));
-    /** Cache blocking: KC steps of K per packed block; MC rows of A and NC columns of B (kernels round them). */
-    static final int KC = Math.max(1, Integer.getInteger("flare.cpu.gemm.kc", 256));
+    /**
+     * Cache blocking: KC steps of K per packed block; MC rows of A and NC columns of B (kernels round them). KC is
+     * also the GEMV's summation block (its results equal the GEMM's). With 512-bit vectors KC = 512: on the Zen 5 dev
+     * machine 1-12% more GFLOP/s than 256 wherever K > 256, the most on the weight gradient 512x1024x128 (A^T B)
+     * (docs/benchmarks.md, "KC"); 256 elsewhere, where 512 was not measured.
+     */
+    static final int KC = Math.max(1, Integer.getInteger("flare.cpu.gemm.kc",
+            jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 256));
     static final int MC = Math.max(1, Integer.getInteger("flare.cpu.gemm.mc", 240));
     static final int NC = Math.max(1, Integer.getInteger("flare.cpu.gemm.nc", 4096));
     /** Minimum height of a block of rows that a thread claims. */
