@@ -220,7 +220,7 @@ final class FlashCpuKernelF32 {
         if (onePass) {
             // a (batch, kv head) per task: its key blocks in order, so dQ's terms arrive in the order of the dQ pass
             CpuThreads.parallelFor(p.b() * p.hkv(), cost * nkb, (from, to) -> {
-                float[][] buffers = tileBuffers();
+                TileBuffers buffers = new TileBuffers();
                 for (int t = from; t < to; t++)
                     for (int kb = 0; kb < nkb; kb++) keyBlock(t / p.hkv(), t % p.hkv(), kb, dO, dOl, delta, dq, dk, dvv, buffers);
             });
@@ -229,7 +229,7 @@ final class FlashCpuKernelF32 {
         if (dk != null) {
             // a key block per task: its dK and dV rows are summed over every query tile that sees them, in order
             CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
-                float[][] buffers = tileBuffers();
+                TileBuffers buffers = new TileBuffers();
                 for (int t = from; t < to; t++) keyBlock(t / nkb / p.hkv(), t / nkb % p.hkv(), t % nkb, dO, dOl, delta, null, dk, dvv, buffers);
             });
         }
@@ -237,10 +237,10 @@ final class FlashCpuKernelF32 {
             // a query tile per task: its dQ rows are summed over the key blocks in order
             int nqb = Math.ceilDiv(sq, BLOCK_Q);
             CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
-                float[][] buffers = tileBuffers();
-                float[] s = buffers[0], dp = buffers[1];
-                boolean[] keep = new boolean[BLOCK_K];
-                int[] scratch = new int[4];
+                TileBuffers buffers = new TileBuffers();
+                float[] s = buffers.s, dp = buffers.dp;
+                boolean[] keep = buffers.keep;
+                int[] scratch = buffers.scratch;
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
                     int kvh = h / g;
@@ -259,9 +259,14 @@ final class FlashCpuKernelF32 {
         }
     }
 
-    /** A task's tiles: S (P Z) and dP~ (scale dS), rows x keys with row stride BLOCK_K. */
-    private static float[][] tileBuffers() {
-        return new float[][]{new float[BLOCK_Q * BLOCK_K], new float[BLOCK_Q * BLOCK_K]};
+    /**
+     * A backward task's working arrays: the tiles S (P Z) and dP~ (scale dS), rows x keys with row stride BLOCK_K, a
+     * row's dropout decisions and the Philox scratch.
+     */
+    private static final class TileBuffers {
+        final float[] s = new float[BLOCK_Q * BLOCK_K], dp = new float[BLOCK_Q * BLOCK_K];
+        final boolean[] keep = new boolean[BLOCK_K];
+        final int[] scratch = new int[4];
     }
 
     /**
@@ -269,11 +274,11 @@ final class FlashCpuKernelF32 {
      * rows and, when dq is not null, to the dQ rows of those tiles.
      */
     private void keyBlock(int b, int kvh, int kb, float[] dO, HeadRows dOl, float[] delta, float[] dq, float[] dk,
-                          float[] dvv, float[][] buffers) {
+                          float[] dvv, TileBuffers buffers) {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), g = p.group();
-        float[] s = buffers[0], dp = buffers[1];
-        boolean[] keep = new boolean[BLOCK_K];
-        int[] scratch = new int[4];
+        float[] s = buffers.s, dp = buffers.dp;
+        boolean[] keep = buffers.keep;
+        int[] scratch = buffers.scratch;
         int j0 = kb * BLOCK_K, n = Math.min(p.sk(), j0 + BLOCK_K) - j0;
         int kRow = (b * p.hkv() + kvh) * p.sk() + j0;     // row index in dk and dvv
         int ko = kl.at(b, kvh, j0), vo = vl.at(b, kvh, j0);

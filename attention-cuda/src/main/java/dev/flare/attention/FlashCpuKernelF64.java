@@ -225,7 +225,7 @@ final class FlashCpuKernelF64 {
         if (onePass) {
             // a (batch, kv head) per task: its key blocks in order, so dQ's terms arrive in the order of the dQ pass
             CpuThreads.parallelFor(p.b() * p.hkv(), cost * nkb, (from, to) -> {
-                double[][] buffers = tileBuffers();
+                TileBuffers buffers = new TileBuffers();
                 for (int t = from; t < to; t++)
                     for (int kb = 0; kb < nkb; kb++) keyBlock(t / p.hkv(), t % p.hkv(), kb, dO, dOl, delta, dq, dk, dvv, buffers);
             });
@@ -234,7 +234,7 @@ final class FlashCpuKernelF64 {
         if (dk != null) {
             // a key block per task: its dK and dV rows are summed over every query tile that sees them, in order
             CpuThreads.parallelFor(p.b() * p.hkv() * nkb, cost, (from, to) -> {
-                double[][] buffers = tileBuffers();
+                TileBuffers buffers = new TileBuffers();
                 for (int t = from; t < to; t++) keyBlock(t / nkb / p.hkv(), t / nkb % p.hkv(), t % nkb, dO, dOl, delta, null, dk, dvv, buffers);
             });
         }
@@ -242,10 +242,10 @@ final class FlashCpuKernelF64 {
             // a query tile per task: its dQ rows are summed over the key blocks in order
             int nqb = Math.ceilDiv(sq, BLOCK_Q);
             CpuThreads.parallelFor(p.b() * p.hq() * nqb, cost / g, (from, to) -> {
-                double[][] buffers = tileBuffers();
-                double[] s = buffers[0], dp = buffers[1];
-                boolean[] keep = new boolean[BLOCK_K];
-                int[] scratch = new int[4];
+                TileBuffers buffers = new TileBuffers();
+                double[] s = buffers.s, dp = buffers.dp;
+                boolean[] keep = buffers.keep;
+                int[] scratch = buffers.scratch;
                 for (int t = from; t < to; t++) {
                     int b = t / nqb / p.hq(), h = t / nqb % p.hq(), qb = t % nqb;
                     int kvh = h / g;
@@ -264,9 +264,14 @@ final class FlashCpuKernelF64 {
         }
     }
 
-    /** A task's tiles: S (P Z) and dP~ (scale dS), rows x keys with row stride BLOCK_K. */
-    private static double[][] tileBuffers() {
-        return new double[][]{new double[BLOCK_Q * BLOCK_K], new double[BLOCK_Q * BLOCK_K]};
+    /**
+     * A backward task's working arrays: the tiles S (P Z) and dP~ (scale dS), rows x keys with row stride BLOCK_K, a
+     * row's dropout decisions and the Philox scratch.
+     */
+    private static final class TileBuffers {
+        final double[] s = new double[BLOCK_Q * BLOCK_K], dp = new double[BLOCK_Q * BLOCK_K];
+        final boolean[] keep = new boolean[BLOCK_K];
+        final int[] scratch = new int[4];
     }
 
     /**
@@ -274,11 +279,11 @@ final class FlashCpuKernelF64 {
      * rows and, when dq is not null, to the dQ rows of those tiles.
      */
     private void keyBlock(int b, int kvh, int kb, double[] dO, HeadRows dOl, double[] delta, double[] dq, double[] dk,
-                          double[] dvv, double[][] buffers) {
+                          double[] dvv, TileBuffers buffers) {
         final int d = p.d(), dv = p.dv(), sq = p.sq(), g = p.group();
-        double[] s = buffers[0], dp = buffers[1];
-        boolean[] keep = new boolean[BLOCK_K];
-        int[] scratch = new int[4];
+        double[] s = buffers.s, dp = buffers.dp;
+        boolean[] keep = buffers.keep;
+        int[] scratch = buffers.scratch;
         int j0 = kb * BLOCK_K, n = Math.min(p.sk(), j0 + BLOCK_K) - j0;
         int kRow = (b * p.hkv() + kvh) * p.sk() + j0;     // row index in dk and dvv
         int ko = kl.at(b, kvh, j0), vo = vl.at(b, kvh, j0);

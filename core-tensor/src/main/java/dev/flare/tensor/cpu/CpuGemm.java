@@ -1,5 +1,7 @@
 package dev.flare.tensor.cpu;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -41,7 +43,7 @@ public final class CpuGemm {
      * (docs/benchmarks.md, "KC"); 256 elsewhere, where 512 was not measured.
      */
     static final int KC = Math.max(1, Integer.getInteger("flare.cpu.gemm.kc",
-            jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 256));
+            FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 256));
     static final int MC = Math.max(1, Integer.getInteger("flare.cpu.gemm.mc", 240));
     static final int NC = Math.max(1, Integer.getInteger("flare.cpu.gemm.nc", 4096));
     /** Minimum height of a block of rows that a thread claims. */

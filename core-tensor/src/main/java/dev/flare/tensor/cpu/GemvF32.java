@@ -5,8 +5,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * F32 products with one row of A (M = 1: a decoding step, a batch of one) without packing. The GEMM packs all of B
- * and runs its 8-row (4-row on AVX2) micro-kernel with seven (three) rows of padding, so for one row it moved B twice and did eight times the
- * arithmetic; here B is read once, in its own layout: rows of B contiguous along n (a Linear's weight) as vector
+ * and runs its 8-row (4-row on AVX2) micro-kernel with seven (three) rows of padding, so for one row it moved B twice
+ * and did eight (four) times the arithmetic; here B is read once, in its own layout: rows of B contiguous along n (a Linear's weight) as vector
  * multiply-adds into a row of sums, or columns contiguous along k (a transposed weight, the tied LM head) as eight
  * rows' dot products side by side.
  *
